@@ -1,0 +1,60 @@
+# Machine Learning with JAX: the two commands are `make book` and `make test` (see README.md).
+# Everything runs inside .venv, created from requirements.txt on first use and whenever that file changes.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+STAMP  := $(VENV)/.installed
+
+# Any Sphinx warning fails the build (-W), unresolved references warn (-n), and --keep-going reports them all.
+BUILD_FLAGS := --warningiserror --nitpick --keep-going
+BOOK ?= .
+
+.PHONY: book html page test notebooks bench clean help
+
+help:
+	@echo "make book       build the HTML into _build/html (executes changed lectures)"
+	@echo "make test       build, then run every test in tests/ (nbval, results, Colab, browser)"
+	@echo "make page LECTURE=autodiff   build one lecture alone into _build/page/autodiff/_build/html"
+	@echo "make notebooks  regenerate the Colab notebooks lectures/*.ipynb from the lectures"
+	@echo "make bench      time a cold build, a warm rebuild and each lecture (_build/bench.json)"
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(MAKE) --no-print-directory html
+
+# Build the book in $(BOOK) with the strict flags; used by `book` and by the failing-cell test.
+html:
+	@rm -rf $(BOOK)/_build/html/reports
+	$(JB) build $(BOOK) $(BUILD_FLAGS) || { \
+	  echo; echo "BUILD FAILED. Execution reports (one per failing lecture):"; \
+	  for f in $$(find $(BOOK)/_build/html/reports -name '*.err.log' 2>/dev/null); do \
+	    echo "==> $$f"; tail -n 60 "$$f"; done; exit 1; }
+
+# One lecture on its own, for writing and debugging it: make page LECTURE=autodiff
+page: $(STAMP)
+	@test -n "$(LECTURE)" || { echo "usage: make page LECTURE=<name of lectures/NAME.md>"; exit 2; }
+	$(PY) tests/tools.py page $(LECTURE)
+	$(MAKE) --no-print-directory html BOOK=_build/page/$(LECTURE) BUILD_FLAGS="--nitpick --keep-going"
+	@echo "Page: _build/page/$(LECTURE)/_build/html/lectures/$(LECTURE).html (warnings above about other lectures' pages are expected here)"
+
+notebooks: $(STAMP)
+	$(PY) tests/tools.py notebooks
+
+test: book
+	$(PY) tests/tools.py export
+	$(PY) -m pytest tests _build/executed -p no:cacheprovider -ra \
+	  --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=600
+
+bench: $(STAMP)
+	$(PY) tests/tools.py bench
+
+clean:
+	rm -rf _build

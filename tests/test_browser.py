@@ -1,0 +1,190 @@
+"""The rendered site in a real browser: no errors, math typeset offline, every figure shown.
+
+Serves _build/html on 127.0.0.1 and opens every page in headless Chromium (Debian's `chromium`, installed by
+.ci/run; Playwright drives it, since Playwright's own browser download cannot work offline). A screenshot of each
+page is saved under _build/screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from tools import BUILD, ROOT, colab_lectures
+
+HTML = BUILD / "html"
+SHOTS = BUILD / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-quic", "--no-first-run", "--disable-sync"]
+SKIP_DIRS = {"_static", "_sources", "_images", "reports", "_sphinx_design_static"}
+
+# Locally a missing browser skips these tests with a hint; in CI (CI=true), .ci/run installs it and they must run.
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                reason="needs Debian's chromium: apt-get install chromium (.ci/run does)")
+
+
+def site_pages() -> list[str]:
+    pages = []
+    for path in sorted(HTML.rglob("*.html")):
+        rel = path.relative_to(HTML)
+        if rel.parts[0] in SKIP_DIRS:
+            continue
+        pages.append(rel.as_posix())
+    return pages
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if SHOTS.exists():
+        shutil.rmtree(SHOTS)
+    SHOTS.mkdir(parents=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, problems: list[str], **context_options):
+    """Open url in a fresh context, recording console errors and failed requests into problems."""
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return context, page
+
+
+MATH_STATUS = """async () => {
+  const math = [...document.querySelectorAll('.math')];
+  if (math.length && window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+  const raw = math.filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.slice(0, 60));
+  return {total: math.length, raw: raw, mathjax: !!window.MathJax};
+}"""
+
+BROKEN_IMAGES = """() => [...document.images]
+  .filter(img => img.getAttribute('loading') !== 'lazy' || img.complete)
+  .filter(img => !img.complete || img.naturalWidth === 0).map(img => img.getAttribute('src'))"""
+
+
+@pytest.mark.parametrize("page_path", site_pages())
+def test_page_renders_cleanly(page_path, server, browser):
+    problems: list[str] = []
+    context, page = open_page(browser, f"{server}/{page_path}", problems, viewport={"width": 1280, "height": 900})
+    try:
+        page.evaluate("async () => { for (const img of document.images) { img.loading = 'eager';"
+                      " try { await img.decode(); } catch (e) {} } }")
+        broken = page.evaluate(BROKEN_IMAGES)
+        problems += [f"image did not decode: {src}" for src in broken]
+        math = page.evaluate(MATH_STATUS)
+        if math["total"] and not math["mathjax"]:
+            problems.append("page has math but MathJax did not load")
+        problems += [f"math not typeset: {text!r}" for text in math["raw"]]
+        name = Path(page_path).stem
+        if page_path.startswith("lectures/") and name in {p.stem for p in colab_lectures()}:
+            links = page.eval_on_selector_all(
+                "a[href^='https://colab.research.google.com/github/']", "els => els.map(e => e.href)")
+            if not any(link.endswith(f"/lectures/{name}.ipynb") for link in links):
+                problems.append(f"no Open in Colab link to lectures/{name}.ipynb (found {links})")
+        shot = SHOTS / (page_path.replace("/", "__").removesuffix(".html") + ".png")
+        page.screenshot(path=str(shot), full_page=False)
+        with open(SHOTS / "typeset.tsv", "a") as log:  # equations typeset per page, for the maintainers' notes
+            log.write(f"{page_path}\t{math['total']}\n")
+    finally:
+        context.close()
+    assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+
+
+def test_search_finds_a_lecture_for_gradient(server, browser):
+    problems: list[str] = []
+    context, page = open_page(browser, f"{server}/search.html?q=gradient", problems)
+    try:
+        page.wait_for_selector("#search-results ul.search li", timeout=20000)
+        hits = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+    finally:
+        context.close()
+    assert not problems, problems
+    assert any("/lectures/" in hit for hit in hits), f"no lecture found for 'gradient': {hits}"
+
+
+def test_dark_mode_keeps_figures_readable(server, browser):
+    """In dark mode the figures keep their light background, so their dark axes and labels stay readable."""
+    from PIL import Image
+
+    with_figures = [p.stem for p in colab_lectures() if "_images/" in (HTML / "lectures" / f"{p.stem}.html").read_text()]
+    assert with_figures, "no lecture page has a figure"
+    lecture = with_figures[0]
+    problems: list[str] = []
+    context, page = open_page(browser, f"{server}/lectures/{lecture}.html", problems,
+                              viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    try:
+        # Press the theme's own light/dark/auto toggle until the page is dark.
+        for _ in range(3):
+            if page.evaluate("() => document.documentElement.dataset.theme") == "dark":
+                break
+            page.locator(".theme-switch-button").first.click()
+        page.wait_for_timeout(300)
+        figures = page.query_selector_all(".cell_output img")
+        assert figures, f"lectures/{lecture}.html has no figure to check"
+        figure = figures[0]
+        figure.scroll_into_view_if_needed()
+        pixels = Image.open(io.BytesIO(figure.screenshot())).convert("L")
+        brightness = sum(pixels.getdata()) / (pixels.width * pixels.height)
+        background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        page.screenshot(path=str(SHOTS / f"dark-mode__{lecture}.png"))
+    finally:
+        context.close()
+    assert background != "rgb(255, 255, 255)", "the dark-mode switch did not take effect"
+    assert brightness > 180, f"figure is dark on a dark page (mean brightness {brightness:.0f}/255)"
+
+
+def test_narrow_viewport_does_not_overflow(server, browser):
+    """At a phone's 390-pixel width no page scrolls sideways (code blocks and tables scroll inside themselves)."""
+    wide = []
+    for page_path in site_pages():
+        problems: list[str] = []
+        context, page = open_page(browser, f"{server}/{page_path}", problems,
+                                  viewport={"width": 390, "height": 844})
+        try:
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            if width > 391:
+                wide.append(f"{page_path}: {width}px")
+                page.screenshot(path=str(SHOTS / ("narrow__" + page_path.replace("/", "__") + ".png")))
+        finally:
+            context.close()
+    assert not wide, "pages wider than a 390px screen: " + ", ".join(wide)
+
+
+def test_every_toc_page_was_built():
+    from tools import toc_pages
+
+    missing = [page for page in toc_pages() if not (HTML / f"{page}.html").exists()]
+    assert (HTML / "index.html").exists()
+    assert not missing, f"pages in _toc.yml with no HTML: {missing}"

@@ -1,0 +1,109 @@
+"""The pipeline fails loudly: a broken cell or a stray warning fails the build, a drifted output fails nbval.
+
+Each case builds a one-lecture fixture book in a temporary folder with the real _config.yml and the real
+`make html` rule, so what is checked is what `make book` does.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools import ROOT
+
+HEADER = textwrap.dedent("""\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+        format_version: 0.13
+    kernelspec:
+      display_name: Python 3 (ipykernel)
+      language: python
+      name: python3
+    ---
+
+    # Fixture lecture
+
+    """)
+
+
+def fixture_book(tmp_path: Path, name: str, cells: list[str]) -> Path:
+    book = tmp_path / "book"
+    (book / "lectures").mkdir(parents=True)
+    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    shutil.copytree(ROOT / "_admonition", book / "_admonition")
+    shutil.copy(ROOT / "lectures" / "references.bib", book / "lectures" / "references.bib")
+    body = "".join(f"```{{code-cell}} ipython3\n{cell}\n```\n\n" for cell in cells)
+    (book / "lectures" / f"{name}.md").write_text(HEADER + body)
+    (book / "_toc.yml").write_text(f"format: jb-book\nroot: lectures/{name}\n")
+    return book
+
+
+def build(book: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "html", f"BOOK={book}"],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_fixture_book_builds_when_nothing_is_wrong(tmp_path):
+    """The control: the fixture itself is fine, so the failures below come from the broken cells."""
+    result = build(fixture_book(tmp_path, "healthy", ["x = 6 * 7\nprint(x)"]))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_a_raising_cell_fails_the_build_and_names_lecture_and_traceback(tmp_path):
+    cells = ["x = 1", "def divide(a):\n    return a / 0\n\ndivide(x)"]
+    result = build(fixture_book(tmp_path, "broken_lecture", cells))
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "broken_lecture" in log
+    assert "ZeroDivisionError" in log and "divide(x)" in log
+
+
+def test_a_warning_on_stderr_fails_the_build(tmp_path):
+    cells = ["import warnings\nwarnings.warn('something is off')"]
+    result = build(fixture_book(tmp_path, "noisy_lecture", cells))
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "noisy_lecture.md" in log and "stderr was found in the cell outputs" in log
+
+
+def test_a_drifted_output_fails_nbval_and_names_the_cell(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    stable = nbformat.v4.new_code_cell("print(6 * 7)")
+    stable.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    drifted = nbformat.v4.new_code_cell("print(round(0.1 + 0.2, 4))")
+    drifted.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.3001\n")]
+    nb.cells = [stable, drifted]
+    path = tmp_path / "drifting_lecture.ipynb"
+    nbformat.write(nb, path)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval",
+                             "--nbval-current-env", str(path)], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path)
+    assert result.returncode != 0
+    assert "drifting_lecture.ipynb::Cell 1" in result.stdout
+    assert "1 failed, 1 passed" in result.stdout
+
+
+@pytest.mark.parametrize("text, stable", [
+    ("<Figure at 0x7f3a2c1b5e50>", "<Figure at 0xADDRESS>"),
+    ("JAX loop: 0.42 s", "JAX loop: TIME"),
+    ("accuracy 0.9750", "accuracy 0.9750"),
+])
+def test_sanitizers_cover_only_addresses_and_timings(text, stable):
+    import configparser
+    import re
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).with_name("sanitize.cfg"))
+    for section in config.sections():
+        text = re.sub(config[section]["regex"], config[section]["replace"], text)
+    assert text == stable

@@ -1,0 +1,85 @@
+"""The numbers the lectures state in their prose lie in the ranges the course promises.
+
+Each lecture glues its results with myst_nb.glue; tests/expected_results.toml says, lecture by lecture, which
+names must be glued and where each value must lie. The glued values are read from the execution cache of the
+last build (the copies in _build/jupyter_execute lose the remove-cell glue cells).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tools import ROOT, code_lectures, executed_notebook, glued_values
+
+EXPECTED = tomllib.loads((Path(__file__).with_name("expected_results.toml")).read_text())
+LECTURES = {path.stem: path for path in code_lectures()}
+
+
+def check_value(name: str, rule: dict, values: dict) -> list[str]:
+    """Problems with one glued value under one rule of expected_results.toml (empty when it passes)."""
+    if name not in values:
+        return [f"{name} is not glued"]
+    value = values[name]
+    if rule.get("exists"):
+        return []
+    if "one_of" in rule:
+        return [] if value in rule["one_of"] else [f"{name} = {value!r}, expected one of {rule['one_of']}"]
+    lo, hi = rule.get("min", -math.inf), rule.get("max", math.inf)
+    if "by" in rule:
+        key = values.get(rule["by"])
+        lo, hi = lo[key] if isinstance(lo, dict) else lo, hi[key] if isinstance(hi, dict) else hi
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
+        return [f"{name} = {value!r} is not a number"]
+    problems = []
+    if not lo <= value <= hi:
+        problems.append(f"{name} = {value!r} is outside [{lo}, {hi}]")
+    if "close_to" in rule:
+        other = values.get(rule["close_to"])
+        if other is None:
+            problems.append(f"{name} must equal {rule['close_to']}, which is not glued")
+        elif abs(value - other) > rule["tol"]:
+            problems.append(f"{name} = {value!r} differs from {rule['close_to']} = {other!r} "
+                            f"by {abs(value - other):.2e} > {rule['tol']}")
+    return problems
+
+
+@pytest.mark.parametrize("lecture", sorted(EXPECTED))
+def test_glued_results_in_range(lecture):
+    if lecture not in LECTURES:
+        pytest.skip(f"lectures/{lecture}.md is not in _toc.yml yet")
+    values = glued_values(executed_notebook(LECTURES[lecture]))
+    problems = [p for name, rule in EXPECTED[lecture].items() for p in check_value(name, rule, values)]
+    assert not problems, f"lectures/{lecture}.md: " + "; ".join(problems)
+
+
+def test_every_lecture_with_results_has_a_table():
+    """A lecture that glues values has its ranges in expected_results.toml, so no claim goes unchecked."""
+    missing = [name for name, path in LECTURES.items()
+               if glued_values(executed_notebook(path)) and name not in EXPECTED]
+    assert not missing, f"add ranges to tests/expected_results.toml for: {missing}"
+
+
+def test_every_table_entry_names_a_lecture_file():
+    unknown = [name for name in EXPECTED if not (ROOT / "lectures" / f"{name}.md").exists()]
+    assert not unknown, f"expected_results.toml names lectures that do not exist: {unknown}"
+
+
+# The checker itself must be able to fail: a few cases it has to catch.
+@pytest.mark.parametrize("rule, values, ok", [
+    ({"min": 0.9, "max": 1.0}, {"a": 0.95}, True),
+    ({"min": 0.9, "max": 1.0}, {"a": 0.85}, False),
+    ({"min": 0.9}, {}, False),
+    ({"min": 0.0, "close_to": "b", "tol": 1e-4}, {"a": 1.0, "b": 1.001}, False),
+    ({"min": 0.0, "close_to": "b", "tol": 1e-4}, {"a": 1.0, "b": 1.00001}, True),
+    ({"one_of": ["subset", "full"]}, {"a": "other"}, False),
+    ({"by": "s", "min": {"x": 0.97, "y": 0.99}}, {"a": 0.98, "s": "y"}, False),
+    ({"by": "s", "min": {"x": 0.97, "y": 0.99}}, {"a": 0.98, "s": "x"}, True),
+    ({"min": 0.0}, {"a": float("nan")}, False),
+    ({"exists": True}, {}, False),
+])
+def test_checker_catches_bad_values(rule, values, ok):
+    assert (check_value("a", rule, values) == []) is ok
