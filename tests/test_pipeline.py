@@ -107,3 +107,13 @@ def test_sanitizers_cover_only_addresses_and_timings(text, stable):
     for section in config.sections():
         text = re.sub(config[section]["regex"], config[section]["replace"], text)
     assert text == stable
+
+
+def test_a_second_build_with_nothing_changed_executes_nothing():
+    """`make test` has just built the book; building again must take every lecture from the cache."""
+    result = build(ROOT)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    executed = [line for line in log.splitlines() if "Executing notebook using" in line]
+    assert not executed, "re-executed although nothing changed:\n" + "\n".join(executed)
+    assert "Using cached notebook" in log
