@@ -73,7 +73,7 @@ def test_colab_notebook_has_no_book_only_constructs(lecture):
     assert not leftover, f"MyST syntax that Colab cannot render: {sorted(set(leftover))}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def colab_kernel():
     """A clean venv with only Colab's preinstalled packages, registered as the Jupyter kernel 'colab-like'."""
     if COLAB_DIR.exists():

@@ -138,6 +138,11 @@ def colab_notebook(path: Path):
         if cell.cell_type == "markdown":
             cell.source = _plain_markdown(cell.source, path)
     nb.cells = [c for c in nb.cells if c.cell_type != "markdown" or c.source.strip()]
+    number = 0
+    for cell in nb.cells:  # number the exercises as the book does
+        while cell.cell_type == "markdown" and "**Exercise**" in cell.source:
+            number += 1
+            cell.source = cell.source.replace("**Exercise**", f"**Exercise {number}**", 1)
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
@@ -168,9 +173,11 @@ def _plain_markdown(source: str, path: Path) -> str:
     # Roles: {doc}`text <target>` -> text; {cite}`key` -> key; {glue:text}`name` -> (see the book)
     source = re.sub(r"\{doc\}`([^`<]+?)\s*<[^`]+>`", r"\1", source)
     source = re.sub(r"\{doc\}`([^`]+)`", r"\1", source)
-    source = re.sub(r"\{(?:ref|numref)\}`([^`<]+?)\s*<[^`]+>`", r"\1", source)
+    source = re.sub(r"\{(?:ref|numref|eq)\}`([^`<]+?)\s*<[^`]+>`", r"\1", source)
+    source = re.sub(r"\{(?:ref|numref|eq)\}`[\w-]+-ex(\d+)`", r"Exercise \1", source)
+    source = re.sub(r"\{(?:ref|numref|eq)\}`([^`]+)`", r"\1", source)
     source = re.sub(r"\{cite(?::\w+)?\}`([^`]+)`", r"[\1]", source)
-    source = re.sub(r"\{glue(?::\w+)?\}`[^`]+`", "(value in the book)", source)
+    source = re.sub(r"\{glue(?::\w+)?\}`[^`]+`", "*[value shown in the book]*", source)
     source = re.sub(r"\{(?:math)\}`([^`]+)`", r"$\1$", source)
     return re.sub(r"\n{3,}", "\n\n", source).strip()
 
@@ -198,7 +205,7 @@ def make_page(name: str) -> Path:
     book = BUILD / "page" / name
     book.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
-    for folder in ("lectures", "_admonition"):
+    for folder in ("lectures", "_admonition", "_static"):
         link = book / folder
         if not link.exists():
             link.symlink_to(ROOT / folder, target_is_directory=True)
