@@ -221,10 +221,8 @@ def make_page(name: str) -> Path:
 def bench() -> dict:
     """Cold build (empty execution cache), per-lecture execution times, then a warm rebuild."""
     make = ["make", "--no-print-directory", "-C", str(ROOT)]
-    if CACHE.exists():
-        shutil.rmtree(CACHE)
-    shutil.rmtree(BUILD / "html", ignore_errors=True)
-    shutil.rmtree(BUILD / "jupyter_execute", ignore_errors=True)
+    for folder in (CACHE, BUILD / ".doctrees", BUILD / "html", BUILD / "jupyter_execute"):  # a cold build
+        shutil.rmtree(folder, ignore_errors=True)
     t0 = time.perf_counter()
     subprocess.run(make + ["html"], check=True, stdout=subprocess.DEVNULL)
     cold = time.perf_counter() - t0
@@ -254,7 +252,7 @@ def bench() -> dict:
         "cold_build_seconds": round(cold, 1),
         "warm_build_seconds": round(warm, 1),
         "warm_build_lectures_executed": reexecuted,
-        "jaxnn_speedup_keras_over_jax": speedup,
+        "jaxnn_speedup_keras_over_jax": round(speedup, 1) if speedup is not None else None,
     }
     (BUILD / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
