@@ -11,12 +11,13 @@ STAMP  := $(VENV)/.installed
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
 BOOK ?= .
 
-.PHONY: book html page test notebooks bench clean help
+.PHONY: book html page run test notebooks bench clean help
 
 help:
 	@echo "make book       build the HTML into _build/html (executes changed lectures)"
 	@echo "make test       build, then run every test in tests/ (nbval, results, Colab, browser)"
 	@echo "make page LECTURE=autodiff   build one lecture alone into _build/page/autodiff/_build/html"
+	@echo "make run LECTURE=autodiff    execute one lecture alone: time, stderr, glued values against their ranges"
 	@echo "make notebooks  regenerate the Colab notebooks lectures/*.ipynb from the lectures"
 	@echo "make bench      time a cold build, a warm rebuild and each lecture (_build/bench.json)"
 
@@ -44,6 +45,10 @@ page: $(STAMP)
 	$(PY) tests/tools.py page $(LECTURE)
 	$(MAKE) --no-print-directory html BOOK=_build/page/$(LECTURE) BUILD_FLAGS="--nitpick --keep-going"
 	@echo "Page: _build/page/$(LECTURE)/_build/html/lectures/$(LECTURE).html (warnings above about other lectures' pages are expected here)"
+
+run: $(STAMP)
+	@test -n "$(LECTURE)" || { echo "usage: make run LECTURE=<name of lectures/NAME.md>"; exit 2; }
+	$(PY) tests/tools.py run $(LECTURE)
 
 notebooks: $(STAMP)
 	$(PY) tests/tools.py notebooks

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import BUILD, ROOT, colab_lectures
+from tools import BUILD, colab_lectures
 
 HTML = BUILD / "html"
 SHOTS = BUILD / "screenshots"

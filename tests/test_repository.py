@@ -1,4 +1,4 @@
-"""The repository's own files: pinned requirements, a valid CI workflow, a README with the two commands."""
+"""The repository's own files: pinned requirements, a valid CI workflow, a README with the two commands, lint."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools import ROOT
+from tools import EXECUTED, ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
@@ -52,3 +52,28 @@ def test_requirements_pin_every_direct_dependency():
 def test_readme_shows_the_two_commands():
     text = (ROOT / "README.md").read_text()
     assert "make book" in text and "make test" in text
+
+
+# ruff over the tests and every executed lecture (all cells, the book-only glue cells included; `make test` exports
+# them to _build/executed before pytest runs). Rules and the reasons for the two turned off: tests/ruff.toml.
+def ruff(*paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--config",
+                           str(ROOT / "tests" / "ruff.toml"), "--output-format", "concise", *map(str, paths)],
+                          capture_output=True, text=True)
+
+
+def test_ruff_passes_on_lectures_and_tests():
+    notebooks = sorted(EXECUTED.glob("*.ipynb"))
+    assert notebooks, f"no executed lectures in {EXECUTED}: run `python tests/tools.py export` after `make book`"
+    result = ruff(ROOT / "tests", *notebooks)
+    assert result.returncode == 0, "ruff (each line names the lecture notebook and its cell):\n" + result.stdout
+
+
+def test_ruff_flags_a_bad_notebook(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nfor a, b in zip([1], [2]):\n    pass")])
+    bad = tmp_path / "bad.ipynb"
+    nbformat.write(nb, bad)
+    result = ruff(bad)
+    assert result.returncode != 0 and "F401" in result.stdout and "B905" in result.stdout, result.stdout

@@ -4,6 +4,8 @@
     python tests/tools.py notebooks       lectures/*.md -> lectures/*.ipynb, the Colab notebooks (no outputs)
     python tests/tools.py page NAME       a one-lecture book in _build/page/NAME, for `make page`
     python tests/tools.py bench           cold and warm build times -> _build/bench.json, for `make bench`
+    python tests/tools.py run NAME        execute lectures/NAME.md alone in a fresh kernel, for `make run`:
+                                          time, stderr, glued values checked against expected_results.toml
 """
 
 from __future__ import annotations
@@ -215,6 +217,49 @@ def make_page(name: str) -> Path:
     return book
 
 
+# --------------------------------------------------------------------------- one lecture, executed
+
+
+def run_lecture(name: str) -> Path:
+    """Execute lectures/NAME.md top to bottom in a fresh kernel (as the build does), without Sphinx.
+
+    Writes _build/run/NAME.ipynb with its outputs, prints the execution time, every stderr output (a warning
+    fails the build), and every glued value with the verdict of its range in tests/expected_results.toml.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_results import EXPECTED, check_value
+
+    lecture = ROOT / "lectures" / f"{name}.md"
+    if not lecture.exists():
+        raise SystemExit(f"no such lecture: {lecture.relative_to(ROOT)}")
+    nb = read_lecture(lecture)
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(lecture.parent)}}).execute()
+    finally:
+        out = BUILD / "run" / f"{name}.ipynb"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out)
+    print(f"{name}: executed in {time.perf_counter() - start:.1f} s -> {out.relative_to(ROOT)}")
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                print(f"STDERR in cell {index}: {output['text'][:500]}")
+    values = glued_values(nb)
+    rules = EXPECTED.get(name, {})
+    for key, value in values.items():
+        problems = check_value(key, rules[key], values) if key in rules else ["no range in expected_results.toml"]
+        print(f"  {key} = {value!r}" + (f"   <-- {'; '.join(problems)}" if problems else ""))
+    for key in rules:
+        if key not in values:
+            print(f"  {key}: in expected_results.toml but not glued")
+    return out
+
+
 # --------------------------------------------------------------------------- benchmark
 
 
@@ -271,6 +316,8 @@ def main(argv: list[str]) -> None:
         make_page(args[0])
     elif command == "bench":
         bench()
+    elif command == "run" and len(args) == 1:
+        run_lecture(args[0])
     else:
         raise SystemExit(__doc__)
 
