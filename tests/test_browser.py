@@ -138,7 +138,8 @@ def test_dark_mode_keeps_figures_readable(server, browser):
     """In dark mode the figures keep their light background, so their dark axes and labels stay readable."""
     from PIL import Image, ImageStat
 
-    with_figures = [p.stem for p in colab_lectures() if "_images/" in (HTML / "lectures" / f"{p.stem}.html").read_text()]
+    pages = {p.stem: (HTML / "lectures" / f"{p.stem}.html").read_text() for p in colab_lectures()}
+    with_figures = [name for name, html in pages.items() if "_images/" in html]
     assert with_figures, "no lecture page has a figure"
     lecture = with_figures[0]
     problems: list[str] = []

@@ -25,8 +25,8 @@ import pytest
 from tools import BUILD, ROOT, colab_lectures, colab_notebook
 
 # What a Colab runtime has preinstalled, of what the course uses; versions as pinned in requirements.txt.
-COLAB_PREINSTALLED = ["jax", "jaxlib", "flax", "optax", "keras", "scikit-learn", "numpy", "matplotlib", "pandas",
-                      "ipykernel"]
+COLAB_PREINSTALLED = ["jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "keras", "scikit-learn", "numpy",
+                      "matplotlib", "pandas", "ipykernel"]
 COLAB_DIR = BUILD / "colab"
 KERNEL = "colab-like"
 NOTEBOOKS = colab_lectures()

@@ -45,7 +45,8 @@ def test_requirements_pin_every_direct_dependency():
     assert not unpinned, f"pin these with ==: {unpinned}"
     names = {line.split("==")[0].lower() for line in lines}
     needed = {"jupyter-book", "jupytext", "jax", "jaxlib", "optax", "flax", "keras", "dm-haiku", "scikit-learn",
-              "matplotlib", "pandas", "nbval", "pytest", "sphinx-exercise", "sphinxcontrib-bibtex"}
+              "matplotlib", "pandas", "nbval", "pytest", "sphinx-exercise", "sphinxcontrib-bibtex",
+              "orbax-checkpoint", "ruff"}
     assert needed <= names, f"requirements.txt lacks {sorted(needed - names)}"
 
 
