@@ -1,15 +1,21 @@
-"""Every lecture opens in Colab as a real notebook and runs there alone.
+"""Every lecture opens in Colab as a real notebook, shows the book's numbers, and runs there alone.
 
-1. lectures/NAME.ipynb is what `make notebooks` makes from lectures/NAME.md (jupytext, book-only cells left out,
-   no outputs): a lecture that changed without its notebook fails here.
-2. Each notebook runs top to bottom with nbclient in a clean virtual environment that holds only what a Colab
-   runtime has preinstalled among the packages the course uses: not dm-haiku, not mlxtend, not myst-nb. The
-   notebook's own install cell must bring in the rest. The environment is built once per test run, in
-   _build/colab/venv, and a report of run times and installs is written to _build/colab/report.json.
+1. lectures/NAME.ipynb is what `make notebooks` makes from lectures/NAME.md and its last build (jupytext,
+   book-only cells left out, no outputs, each glued number of the prose replaced by the book's value and marked):
+   a lecture that changed without its notebook fails here, and so does a notebook whose numbers are not those
+   of the last build on this platform.
+2. Each notebook runs top to bottom with nbclient in two clean virtual environments that hold only what Colab
+   preinstalls among the packages the course uses (not dm-haiku, not myst-nb):
+   - "colab": Colab's own runtime, Python 3.13 with the versions Google publishes (tests/colab-runtime.txt);
+     a lecture that needs a newer package than Colab has must install it itself;
+   - "pins": the same packages at the course's pins (requirements.txt), on the Python running the tests.
+   The notebook's own install cell must bring in the rest. Each environment is built once per test run, in
+   _build/colab/RUNTIME/venv, and a report of run times and installs goes to _build/colab/RUNTIME/report.json.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -22,14 +28,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools import BUILD, ROOT, colab_lectures, colab_notebook
+from test_results import EXPECTED, check_value
+from tools import (BUILD, ROOT, build_platform, colab_lectures, colab_notebook, executed_notebook, format_glued,
+                   glued_texts)
 
-# What a Colab runtime has preinstalled, of what the course uses; versions as pinned in requirements.txt.
+# What a Colab runtime has preinstalled, of what the course uses.
 COLAB_PREINSTALLED = ["jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "keras", "scikit-learn", "numpy",
-                      "matplotlib", "pandas", "ipykernel"]
+                      "matplotlib", "pandas", "mlxtend", "ipykernel"]
+COLAB_RUNTIME = ROOT / "tests" / "colab-runtime.txt"
+COLAB_PYTHON = "3.13"          # os-info.txt of the snapshot in tests/colab-runtime.txt
 COLAB_DIR = BUILD / "colab"
-KERNEL = "colab-like"
 NOTEBOOKS = colab_lectures()
+RUNTIMES = ["colab", "pins"]
 
 
 def pinned(names: list[str]) -> list[str]:
@@ -39,6 +49,24 @@ def pinned(names: list[str]) -> list[str]:
         if match:
             pins[match.group(1).lower()] = match.group(2)
     return [f"{name}=={pins[name]}" if name in pins else name for name in names]
+
+
+def colab_python() -> str:
+    """A Python of Colab's version: $COLAB_PYTHON, python3.13 on PATH, or pyenv's; fails loudly if none."""
+    candidates = [os.environ.get("COLAB_PYTHON", ""), shutil.which(f"python{COLAB_PYTHON}") or ""]
+    try:
+        pyenv_root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
+        candidates += sorted(map(str, Path(pyenv_root, "versions").glob(f"{COLAB_PYTHON}.*/bin/python")))
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    for candidate in filter(None, candidates):
+        version = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True).stdout.strip()
+        if version == COLAB_PYTHON:
+            return candidate
+    pytest.fail(f"Colab's runtime is Python {COLAB_PYTHON} and none was found: install it (e.g. `pyenv install "
+                f"{COLAB_PYTHON}`, or actions/setup-python in a GitHub workflow) and put python{COLAB_PYTHON} on "
+                f"PATH, or set COLAB_PYTHON to its path.")
 
 
 def test_lecture_config_names_one_repository():
@@ -51,21 +79,69 @@ def test_lecture_config_names_one_repository():
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
 
 
-@pytest.mark.parametrize("lecture", NOTEBOOKS, ids=lambda p: p.stem)
-def test_colab_notebook_is_in_sync_with_its_lecture(lecture):
+def test_colab_runtime_file_is_a_snapshot_of_colab():
+    """tests/colab-runtime.txt says where it came from and pins every package the notebooks expect preinstalled."""
+    text = COLAB_RUNTIME.read_text()
+    assert re.search(r"commit [0-9a-f]{7,}", text) and re.search(r"\d{4}-\d{2}-\d{2}", text)
+    assert f"Python {COLAB_PYTHON}." in text
+    pins = {line.split("==")[0].lower() for line in text.splitlines() if "==" in line and not line.startswith("#")}
+    assert set(COLAB_PREINSTALLED) <= pins, f"not pinned: {sorted(set(COLAB_PREINSTALLED) - pins)}"
+    assert "dm-haiku" not in pins, "Colab has no Haiku: the Haiku lecture's install cell is what is tested"
+
+
+def stored_notebook(lecture: Path):
     stored = lecture.with_suffix(".ipynb")
     assert stored.exists(), f"{stored.relative_to(ROOT)} is missing: run `make notebooks` and commit it"
-    expected = colab_notebook(lecture)
-    actual = nbformat.read(stored, as_version=4)
+    return nbformat.read(stored, as_version=4)
+
+
+@pytest.mark.parametrize("lecture", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_notebook_is_in_sync_with_its_lecture(lecture):
+    actual = stored_notebook(lecture)
+    values = actual.metadata.get("book_build", {}).get("values", {})
+    try:
+        expected = colab_notebook(lecture, values=values)
+    except LookupError as exc:   # the lecture shows a value the notebook has none for
+        pytest.fail(f"{exc}: the notebook is out of date; run `make notebooks` (it builds the book first)")
     strip = lambda nb: [(c.cell_type, c.source, c.get("outputs", [])) for c in nb.cells]  # noqa: E731
     assert strip(actual) == strip(expected), (
-        f"{stored.relative_to(ROOT)} is out of date with {lecture.relative_to(ROOT)}: run `make notebooks`")
+        f"{lecture.with_suffix('.ipynb').relative_to(ROOT)} is out of date with {lecture.relative_to(ROOT)}: "
+        f"run `make notebooks` (it builds the book first) and commit both")
     assert not any(c.get("outputs") for c in actual.cells), "Colab notebooks are stored without outputs"
+    text = "\n".join(c.source for c in actual.cells)
+    assert "[value shown in the book]" not in text
+
+
+@pytest.mark.parametrize("lecture", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_notebook_shows_the_numbers_of_the_last_build(lecture):
+    """On the platform that made the notebooks, their numbers are the last build's, as the book prints them.
+
+    Elsewhere (another CPU, another jaxlib) a build may differ in the last digits; there the notebook's numbers
+    must still be ones the course's tests accept (tests/expected_results.toml). Timings (ranges with
+    `exists = true`) change from run to run and are only required to exist.
+    """
+    book = stored_notebook(lecture).metadata.get("book_build", {})
+    values = book.get("values", {})
+    built = glued_texts(executed_notebook(lecture))
+    rules = EXPECTED.get(lecture.stem, {})
+    timings = {name for name, rule in rules.items() if rule.get("exists") and len(rule) == 1}
+    compared = sorted(set(values) - timings)
+    if book.get("platform") == build_platform():
+        stale = [f"{name}: notebook {format_glued(values[name], '')}, last build {format_glued(built[name], '')}"
+                 for name in compared if built.get(name) != values[name]]
+        assert not stale, (f"{lecture.with_suffix('.ipynb').relative_to(ROOT)} shows numbers that the last build "
+                           f"no longer computes; run `make notebooks` and commit it:\n  " + "\n  ".join(stale))
+    else:
+        parse = lambda text: ast.literal_eval(text) if re.fullmatch(r"[-+0-9.eE]+|'.*'|\".*\"", text) else text  # noqa: E731
+        merged = {**{k: parse(v) for k, v in built.items()}, **{k: parse(v) for k, v in values.items()}}
+        problems = [p for name in compared if name in rules for p in check_value(name, rules[name], merged)]
+        assert not problems, (f"{lecture.with_suffix('.ipynb').relative_to(ROOT)} (made on {book.get('platform')}) "
+                              f"shows numbers outside their ranges: {problems}; run `make notebooks`")
 
 
 @pytest.mark.parametrize("lecture", NOTEBOOKS, ids=lambda p: p.stem)
 def test_colab_notebook_has_no_book_only_constructs(lecture):
-    nb = colab_notebook(lecture)
+    nb = stored_notebook(lecture)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "myst_nb" not in code, "glue and other myst_nb calls belong in cells tagged remove-cell"
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
@@ -73,25 +149,36 @@ def test_colab_notebook_has_no_book_only_constructs(lecture):
     assert not leftover, f"MyST syntax that Colab cannot render: {sorted(set(leftover))}"
 
 
-@pytest.fixture(scope="module")
-def colab_kernel():
-    """A clean venv with only Colab's preinstalled packages, registered as the Jupyter kernel 'colab-like'."""
-    if COLAB_DIR.exists():
-        shutil.rmtree(COLAB_DIR)
-    venv = COLAB_DIR / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+@pytest.fixture(scope="module", params=RUNTIMES)
+def colab_kernel(request):
+    """A clean venv with only Colab's preinstalled packages, registered as the Jupyter kernel 'colab-RUNTIME'."""
+    runtime = request.param
+    folder = COLAB_DIR / runtime
+    if folder.exists():
+        shutil.rmtree(folder)
+    venv = folder / "venv"
+    if runtime == "colab":
+        base, packages = colab_python(), ["-c", str(COLAB_RUNTIME), *COLAB_PREINSTALLED]
+    else:
+        base, packages = sys.executable, pinned(COLAB_PREINSTALLED)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *pinned(COLAB_PREINSTALLED)], check=True)
-    kernels = COLAB_DIR / "jupyter"
-    subprocess.run([str(python), "-m", "ipykernel", "install", "--prefix", str(COLAB_DIR / "prefix"),
-                    "--name", KERNEL, "--display-name", "Colab-like"], check=True, capture_output=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
+    kernel = f"colab-{runtime}"
+    kernels = folder / "jupyter"
+    subprocess.run([str(python), "-m", "ipykernel", "install", "--prefix", str(folder / "prefix"),
+                    "--name", kernel, "--display-name", f"Colab ({runtime})"], check=True, capture_output=True)
     kernels.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(COLAB_DIR / "prefix" / "share" / "jupyter" / "kernels", kernels / "kernels")
+    shutil.copytree(folder / "prefix" / "share" / "jupyter" / "kernels", kernels / "kernels")
     old = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = str(kernels) + (os.pathsep + old if old else "")
-    report = {}
-    yield python, report
-    (COLAB_DIR / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    versions = subprocess.run([str(python), "-c", "import sys; from importlib.metadata import version as v; "
+                               "print(sys.version.split()[0], v('jax'), v('flax'), v('keras'))"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    report = {"runtime": runtime, "python": versions[0], "jax": versions[1], "flax": versions[2],
+              "keras": versions[3], "notebooks": {}}
+    yield python, kernel, report
+    (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     if old is None:
         os.environ.pop("JUPYTER_PATH", None)
     else:
@@ -105,17 +192,18 @@ def installed(python: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("lecture", NOTEBOOKS, ids=lambda p: p.stem)
-def test_colab_notebook_runs_alone_in_a_colab_like_runtime(lecture, colab_kernel, tmp_path):
+def test_colab_notebook_runs_alone_in_a_colab_runtime(lecture, colab_kernel, tmp_path):
     from nbclient import NotebookClient
 
-    python, report = colab_kernel
+    python, kernel, report = colab_kernel
     nb = nbformat.read(lecture.with_suffix(".ipynb"), as_version=4)
     before = installed(python)
     start = time.perf_counter()
     # An empty working folder: the notebook may read only what it makes.
-    NotebookClient(nb, kernel_name=KERNEL, timeout=600, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    seconds = time.perf_counter() - start
-    report[lecture.stem] = {"seconds": round(seconds, 1),
-                            "installed_by_notebook": sorted(installed(python) - before)}
+    try:
+        NotebookClient(nb, kernel_name=kernel, timeout=600, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        report["notebooks"][lecture.stem] = {"seconds": round(time.perf_counter() - start, 1),
+                                             "installed_by_notebook": sorted(installed(python) - before)}
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
