@@ -11,14 +11,15 @@ STAMP  := $(VENV)/.installed
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
 BOOK ?= .
 
-.PHONY: book html page run test notebooks bench clean help
+.PHONY: book html pdf page run test notebooks bench clean help
 
 help:
 	@echo "make book       build the HTML into _build/html (executes changed lectures)"
-	@echo "make test       build, then run every test in tests/ (nbval, results, Colab, browser)"
+	@echo "make test       build the book and its PDF, then run every test in tests/ (nbval, results, Colab, browser, PDF)"
+	@echo "make pdf        the whole book as one PDF: _build/pdf/machine-learning-with-jax.pdf"
 	@echo "make page LECTURE=autodiff   build one lecture alone into _build/page/autodiff/_build/html"
 	@echo "make run LECTURE=autodiff    execute one lecture alone: time, stderr, glued values against their ranges"
-	@echo "make notebooks  regenerate the Colab notebooks lectures/*.ipynb from the lectures"
+	@echo "make notebooks  build the book, then regenerate the Colab notebooks lectures/*.ipynb from it"
 	@echo "make bench      time a cold build, a warm rebuild and each lecture (_build/bench.json)"
 
 $(STAMP): requirements.txt
@@ -38,6 +39,12 @@ html:
 	  echo; echo "BUILD FAILED. Execution reports (one per failing lecture):"; \
 	  for f in $$(find $(BOOK)/_build/html/reports -name '*.err.log' 2>/dev/null); do \
 	    echo "==> $$f"; tail -n 60 "$$f"; done; exit 1; }
+	$(PY) tests/tools.py downloads $(BOOK)
+
+# The whole book as one PDF: every page of the built site, in TOC order, printed by Chromium (equations typeset by
+# MathJax, folded solutions opened) and joined by pdfunite. Nothing is executed again.
+pdf: book
+	$(PY) tests/tools.py pdf
 
 # One lecture on its own, for writing and debugging it: make page LECTURE=autodiff
 page: $(STAMP)
@@ -50,10 +57,11 @@ run: $(STAMP)
 	@test -n "$(LECTURE)" || { echo "usage: make run LECTURE=<name of lectures/NAME.md>"; exit 2; }
 	$(PY) tests/tools.py run $(LECTURE)
 
-notebooks: $(STAMP)
+# The notebooks show the numbers of the book's run, so the book is built (or found up to date) first.
+notebooks: book
 	$(PY) tests/tools.py notebooks
 
-test: book
+test: book pdf
 	$(PY) tests/tools.py export
 	$(PY) -m pytest tests _build/executed -p no:cacheprovider -ra \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=600

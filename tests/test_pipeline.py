@@ -119,3 +119,16 @@ def test_a_second_build_with_nothing_changed_executes_nothing():
     assert result.returncode == 0, log[-3000:]
     executed = [line for line in log.splitlines() if "Executing notebook using" in line]
     assert not executed, "re-executed although nothing changed:\n" + "\n".join(executed)
+
+
+def test_downloadable_notebooks_carry_each_output_once():
+    """The executed .ipynb behind each page's download button prints every line once, as the page does."""
+    notebooks = sorted((ROOT / "_build" / "html" / "_sources" / "lectures").glob("*.ipynb"))
+    assert notebooks, "no downloadable notebooks in _build/html/_sources/lectures: run `make book`"
+    repeated = []
+    for path in notebooks:
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            names = [o["name"] for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+            if len(names) != len(set(names)):
+                repeated.append(f"{path.name} cell {index}: streams {names}")
+    assert not repeated, "outputs printed twice in downloadable notebooks:\n" + "\n".join(repeated)

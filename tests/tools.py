@@ -1,7 +1,9 @@
 """Small commands behind the Makefile, kept beside the tests that use the same functions.
 
     python tests/tools.py export          executed lectures (from the execution cache) -> _build/executed/*.ipynb
-    python tests/tools.py notebooks       lectures/*.md -> lectures/*.ipynb, the Colab notebooks (no outputs)
+    python tests/tools.py notebooks       lectures/*.md and their last build -> lectures/*.ipynb, the Colab notebooks
+    python tests/tools.py downloads [BOOK]   each output once in the site's downloadable notebooks
+    python tests/tools.py pdf             _build/html -> _build/pdf/machine-learning-with-jax.pdf (Chromium)
     python tests/tools.py page NAME       a one-lecture book in _build/page/NAME, for `make page`
     python tests/tools.py bench           cold and warm build times -> _build/bench.json, for `make bench`
     python tests/tools.py run NAME        execute lectures/NAME.md alone in a fresh kernel, for `make run`:
@@ -13,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,8 +61,9 @@ def code_lectures(root: Path = ROOT) -> list[Path]:
 
 
 def colab_lectures(root: Path = ROOT) -> list[Path]:
-    """The lectures that get an "Open in Colab" notebook: every code page except the build-status page."""
-    return [p for p in code_lectures(root) if p.stem != "status"]
+    """The pages that get an "Open in Colab" notebook: every page that runs code (the build-status page too, whose
+    cells then show the reader's own runtime)."""
+    return code_lectures(root)
 
 
 # --------------------------------------------------------------------------- executed notebooks
@@ -126,44 +130,129 @@ def glued_values(nb) -> dict:
 # --------------------------------------------------------------------------- Colab notebooks
 
 
-def colab_notebook(path: Path):
-    """The Colab notebook of a lecture: its cells less the book-only ones, without outputs."""
+# A number the prose takes from the book's run (a {glue:text} value) is shown in the notebook with this mark, and
+# a note at the top says what it means.
+BOOK_VALUE_MARK = "<sup>†</sup>"
+BOOK_VALUE_NOTE = ("*Numbers marked † in the text are those of the book's own run (on a CPU, with the course's "
+                   "pinned versions). Your run prints its own, which may differ a little.*")
+GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::([^`]*))?`")
+
+
+def glued_texts(nb) -> dict[str, str]:
+    """Every value a notebook glued, as the text/plain string myst-nb formats for the page, keyed by name."""
+    texts = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("scrapbook")
+            data = output.get("data", {})
+            text = data.get("text/plain", data.get("application/papermill.record/text/plain"))
+            if meta and text is not None:
+                texts[meta["name"]] = text
+    return texts
+
+
+def format_glued(text: str, spec: str) -> str:
+    """A glued value as the book shows it: myst-nb's own formatting of {glue:text}`name:spec`."""
+    from myst_nb.core.variables import format_plain_text
+
+    return format_plain_text(text, spec or "")
+
+
+def build_platform() -> str:
+    """What makes two builds' numbers comparable digit for digit: machine, CPU features, jaxlib, Python."""
+    import hashlib
+    import platform
+    from importlib.metadata import version
+
+    flags = ""
+    if Path("/proc/cpuinfo").exists():
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    return (f"{platform.machine()}, CPU features {hashlib.sha256(flags.encode()).hexdigest()[:12]}, "
+            f"jaxlib {version('jaxlib')}, Python {platform.python_version()}")
+
+
+def book_values(path: Path) -> dict[str, str]:
+    """The glued values the prose of a lecture shows, as text, from its last build (the execution cache)."""
+    names = {m.group(1) for c in read_lecture(path).cells if c.cell_type == "markdown"
+             for m in GLUE_ROLE.finditer(c.source)}
+    if not names:
+        return {}
+    texts = glued_texts(executed_notebook(path))
+    missing = sorted(names - texts.keys())
+    if missing:
+        raise LookupError(f"{path.relative_to(ROOT)}: the prose shows {missing}, which the last build did not glue")
+    return {name: texts[name] for name in sorted(names)}
+
+
+def colab_notebook(path: Path, values: dict[str, str] | None = None):
+    """The Colab notebook of a lecture: its cells less the book-only ones, without outputs.
+
+    Each {glue:text} value in the prose is replaced by the value of the book's run (`values`, by default read from
+    the last build) with BOOK_VALUE_MARK; the values and the platform that computed them are kept in the
+    notebook's metadata (`book_build`), so that the tests can tell a changed lecture from a changed build.
+    Each figure gets a numbered caption below it, and {numref} to it reads "Figure N".
+    """
     import nbformat
 
+    if values is None:
+        values = book_values(path)
     nb = read_lecture(path)
     nb.cells = [c for c in nb.cells if BOOK_ONLY_TAG not in c.get("metadata", {}).get("tags", [])]
+    figures = {}
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure") if cell.cell_type == "code" else None
+        if figure and figure.get("name"):
+            figures[figure["name"]] = len(figures) + 1
+            caption = " ".join(str(figure.get("caption", "")).split())
+            cells.append(nbformat.v4.new_markdown_cell(f"**Figure {len(figures)}.** {caption}"))
+    nb.cells = cells
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
         # MyST directives such as {include}, {exercise} and {glue:text} do not render in Colab: spell them out.
         if cell.cell_type == "markdown":
-            cell.source = _plain_markdown(cell.source, path)
+            cell.source = _plain_markdown(cell.source, path, values, figures)
     nb.cells = [c for c in nb.cells if c.cell_type != "markdown" or c.source.strip()]
     number = 0
     for cell in nb.cells:  # number the exercises as the book does
         while cell.cell_type == "markdown" and "**Exercise**" in cell.source:
             number += 1
             cell.source = cell.source.replace("**Exercise**", f"**Exercise {number}**", 1)
+    if values:
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(BOOK_VALUE_NOTE))
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
         "colab": {"provenance": []},
     }
+    if values:
+        nb.metadata["book_build"] = {"platform": build_platform(), "values": dict(values)}
     nbformat.validator.normalize(nb)
     return nb
 
 
-def _plain_markdown(source: str, path: Path) -> str:
+def _plain_markdown(source: str, path: Path, values: dict[str, str] | None = None,
+                    figures: dict[str, int] | None = None) -> str:
     """Turn the few MyST constructs the lectures use into Markdown that Colab renders."""
-    import re
+    values, figures = values or {}, figures or {}
 
     def include(match):
         target = (path.parent / match.group(1).strip()).resolve()
         text = target.read_text()
         return _plain_markdown(text, target)
 
+    def glued(match):
+        name, spec = match.group(1), match.group(2)
+        if name not in values:
+            raise LookupError(f"{path.relative_to(ROOT)}: no value of the book's run for {{glue:text}}`{name}`")
+        return format_glued(values[name], spec) + BOOK_VALUE_MARK
+
     source = re.sub(r"```\{include\}\s*(\S+)\s*\n```", include, source)
+    source = re.sub(r"```\{nb-exec-table\}\s*\n```",
+                    "*(The table of the book's execution times is on the book's page.)*", source)
     # Admonitions, exercises and solutions: keep the title as bold text and the body as is.
     source = re.sub(r"^(```+|:::+)\{(?:admonition|note|tip|warning|important)\}\s*(.*)$",
                     lambda m: f"**{m.group(2)}**" if m.group(2) else "", source, flags=re.M)
@@ -175,11 +264,13 @@ def _plain_markdown(source: str, path: Path) -> str:
     # Roles: {doc}`text <target>` -> text; {cite}`key` -> key; {glue:text}`name` -> (see the book)
     source = re.sub(r"\{doc\}`([^`<]+?)\s*<[^`]+>`", r"\1", source)
     source = re.sub(r"\{doc\}`([^`]+)`", r"\1", source)
+    source = re.sub(r"\{numref\}`([\w-]+)`",
+                    lambda m: f"Figure {figures[m.group(1)]}" if m.group(1) in figures else m.group(1), source)
     source = re.sub(r"\{(?:ref|numref|eq)\}`([^`<]+?)\s*<[^`]+>`", r"\1", source)
     source = re.sub(r"\{(?:ref|numref|eq)\}`[\w-]+-ex(\d+)`", r"Exercise \1", source)
     source = re.sub(r"\{(?:ref|numref|eq)\}`([^`]+)`", r"\1", source)
     source = re.sub(r"\{cite(?::\w+)?\}`([^`]+)`", r"[\1]", source)
-    source = re.sub(r"\{glue(?::\w+)?\}`[^`]+`", "*[value shown in the book]*", source)
+    source = GLUE_ROLE.sub(glued, source)
     source = re.sub(r"\{(?:math)\}`([^`]+)`", r"$\1$", source)
     return re.sub(r"\n{3,}", "\n\n", source).strip()
 
@@ -190,10 +281,118 @@ def write_notebooks() -> list[Path]:
     written = []
     for path in colab_lectures():
         out = path.with_suffix(".ipynb")
-        nbformat.write(colab_notebook(path), out)
+        try:
+            nb = colab_notebook(path)
+        except LookupError as exc:
+            raise SystemExit(f"{exc}. Build the book first: `make notebooks` does.") from None
+        nbformat.write(nb, out)
         written.append(out)
     print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written))
     return written
+
+
+def fix_downloads(book: Path = ROOT) -> list[Path]:
+    """Each output once in the executed notebooks the site offers for download.
+
+    With nb_merge_streams, myst-nb merges a cell's stream outputs into the first one of each name (stdout, stderr)
+    for the page, but it does so in place and keeps the others, so the downloadable .ipynb printed the later ones
+    twice. Keep the merged first stream of each name and drop the rest, as the page shows them.
+    """
+    import nbformat
+
+    fixed = []
+    for folder in (book / "_build" / "html" / "_sources", book / "_build" / "jupyter_execute"):
+        for path in sorted(folder.rglob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            changed = False
+            for cell in nb.cells:
+                seen, kept = set(), []
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "stream":
+                        if output["name"] in seen:
+                            changed = True
+                            continue
+                        seen.add(output["name"])
+                    kept.append(output)
+                if cell.cell_type == "code":
+                    cell.outputs = kept
+            if changed:
+                nbformat.write(nb, path)
+                fixed.append(path)
+    return fixed
+
+
+# --------------------------------------------------------------------------- PDF
+
+PDF = BUILD / "pdf" / "machine-learning-with-jax.pdf"
+CHROMIUM = Path("/usr/bin/chromium")
+
+# Before printing: typeset every equation, open every folded block (solutions, hidden cells), load every image.
+PREPARE_PRINT = """async () => {
+  if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  document.querySelectorAll('.toggle-hidden').forEach(el => el.classList.remove('toggle-hidden'));
+  document.querySelectorAll('button.toggle-button').forEach(b => b.remove());
+  for (const img of document.images) { img.loading = 'eager'; try { await img.decode(); } catch (e) {} }
+}"""
+
+
+def print_pdf(site: Path = BUILD / "html", out: Path = PDF) -> Path:
+    """Print every page of the built site, in TOC order, with the Chromium the browser tests use; join them.
+
+    Each page is printed with the theme's print style (no navigation bars), after MathJax has typeset it and every
+    folded block (solutions, hidden cells) has been opened; poppler's pdfunite joins the pages into one PDF.
+    """
+    import functools
+    import http.server
+    import tempfile
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    pages = toc_pages()
+    missing = [page for page in pages if not (site / f"{page}.html").exists()]
+    if missing:
+        raise SystemExit(f"not built: {missing}; run `make book` first (`make pdf` does)")
+    if not CHROMIUM.exists() or shutil.which("pdfunite") is None:
+        raise SystemExit("printing the PDF needs Debian's chromium and poppler-utils: "
+                         "apt-get install chromium poppler-utils (.ci/run does)")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        parts = []
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                            args=["--no-sandbox", "--disable-gpu"])
+                for number, name in enumerate(pages):
+                    page = browser.new_page(color_scheme="light")
+                    page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/{name}.html", wait_until="networkidle")
+                    page.evaluate(PREPARE_PRINT)
+                    page.emulate_media(media="print")
+                    title = page.title().split(" — ")[0].replace("&", "&amp;").replace("<", "&lt;")
+                    part = Path(tmp) / f"{number:02d}.pdf"
+                    page.pdf(path=str(part), format="A4", print_background=True, display_header_footer=True,
+                             header_template="<span></span>",
+                             footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#444">'
+                                             f'{title} · <span class="pageNumber"></span></div>',
+                             margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
+                    page.close()
+                    parts.append(str(part))
+                browser.close()
+        finally:
+            httpd.shutdown()
+        subprocess.run(["pdfunite", *parts, str(out)], check=True)
+    print(f"wrote {out.relative_to(ROOT)}: {len(pages)} pages of the book, {out.stat().st_size / 1e6:.1f} MB")
+    if (BUILD / "html").exists():   # the site links it from the intro page (lectures/intro.md)
+        shutil.copy(out, BUILD / "html" / out.name)
+    return out
 
 
 # --------------------------------------------------------------------------- one-lecture book
@@ -312,6 +511,10 @@ def main(argv: list[str]) -> None:
         export_executed()
     elif command == "notebooks":
         write_notebooks()
+    elif command == "pdf":
+        print_pdf()
+    elif command == "downloads" and len(args) <= 1:
+        fix_downloads(Path(args[0]).resolve() if args else ROOT)
     elif command == "page" and len(args) == 1:
         make_page(args[0])
     elif command == "bench":
