@@ -39,6 +39,10 @@ html:
 	  echo; echo "BUILD FAILED. Execution reports (one per failing lecture):"; \
 	  for f in $$(find $(BOOK)/_build/html/reports -name '*.err.log' 2>/dev/null); do \
 	    echo "==> $$f"; tail -n 60 "$$f"; done; exit 1; }
+	@# Sphinx copies _static/ only when it writes a page, so a changed stylesheet or script alone would not reach
+	@# the site: copy what differs.
+	@for f in $(BOOK)/_static/*; do t=$(BOOK)/_build/html/_static/$$(basename $$f); \
+	  if [ -f "$$f" ] && [ -e "$$t" ] && ! cmp -s "$$f" "$$t"; then cp "$$f" "$$t"; echo "updated $$t"; fi; done
 	$(PY) tests/tools.py downloads $(BOOK)
 
 # The whole book as one PDF: every page of the built site, in TOC order, printed by Chromium (equations typeset by
