@@ -8,23 +8,17 @@ page is saved under _build/screenshots/ for a person to look at.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
-from tools import BUILD, colab_lectures
+from tools import BUILD, CHROMIUM, CHROMIUM_ARGS, colab_lectures, serve
 
 HTML = BUILD / "html"
 SHOTS = BUILD / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-quic", "--no-first-run", "--disable-sync"]
 SKIP_DIRS = {"_static", "_sources", "_images", "reports", "_sphinx_design_static"}
 
 # Locally a missing browser skips these tests with a hint; in CI (CI=true), .ci/run installs it and they must run.
@@ -44,17 +38,8 @@ def site_pages() -> list[str]:
 
 @pytest.fixture(scope="module")
 def server():
-    handler = functools.partial(QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with serve(HTML) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +50,7 @@ def browser():
         shutil.rmtree(SHOTS)
     SHOTS.mkdir(parents=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -108,23 +109,38 @@ def export_executed() -> list[Path]:
     return written
 
 
-def glued_values(nb) -> dict:
-    """Every value a notebook glued with myst_nb.glue, as Python objects, keyed by name."""
-    values = {}
-    for cell in nb.cells:
+def glued_texts(nb, cells=None) -> dict[str, str]:
+    """Every value a notebook (or the given cells of it) glued with myst_nb.glue, as the text/plain string the
+    page formats, keyed by name."""
+    texts = {}
+    for cell in nb.cells if cells is None else cells:
         for output in cell.get("outputs", []):
             meta = output.get("metadata", {}).get("scrapbook")
-            if not meta:
-                continue
             data = output.get("data", {})
             text = data.get("text/plain", data.get("application/papermill.record/text/plain"))
-            if text is None:
-                continue
-            try:
-                values[meta["name"]] = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                values[meta["name"]] = text
-    return values
+            if meta and text is not None:
+                texts[meta["name"]] = text
+    return texts
+
+
+def parse_glued(text: str):
+    """A glued text/plain value as a Python object (a number, a string, ...), or the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def glued_values(nb) -> dict:
+    """Every value a notebook glued with myst_nb.glue, as Python objects, keyed by name."""
+    return {name: parse_glued(text) for name, text in glued_texts(nb).items()}
+
+
+def run_dependent_glues(nb) -> set[str]:
+    """The names glued in cells whose output nbval does not compare (tagged nbval-ignore-output): timings and what
+    is made of them, which change from run to run."""
+    ignored = [c for c in nb.cells if "nbval-ignore-output" in c.get("metadata", {}).get("tags", [])]
+    return set(glued_texts(nb, ignored))
 
 
 # --------------------------------------------------------------------------- Colab notebooks
@@ -136,19 +152,6 @@ BOOK_VALUE_MARK = "<sup>†</sup>"
 BOOK_VALUE_NOTE = ("*Numbers marked † in the text are those of the book's own run (on a CPU, with the course's "
                    "pinned versions). Your run prints its own, which may differ a little.*")
 GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::([^`]*))?`")
-
-
-def glued_texts(nb) -> dict[str, str]:
-    """Every value a notebook glued, as the text/plain string myst-nb formats for the page, keyed by name."""
-    texts = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            meta = output.get("metadata", {}).get("scrapbook")
-            data = output.get("data", {})
-            text = data.get("text/plain", data.get("application/papermill.record/text/plain"))
-            if meta and text is not None:
-                texts[meta["name"]] = text
-    return texts
 
 
 def format_glued(text: str, spec: str) -> str:
@@ -301,31 +304,33 @@ def fix_downloads(book: Path = ROOT) -> list[Path]:
     import nbformat
 
     fixed = []
-    for folder in (book / "_build" / "html" / "_sources", book / "_build" / "jupyter_execute"):
-        for path in sorted(folder.rglob("*.ipynb")):
-            nb = nbformat.read(path, as_version=4)
-            changed = False
-            for cell in nb.cells:
-                seen, kept = set(), []
-                for output in cell.get("outputs", []):
-                    if output.get("output_type") == "stream":
-                        if output["name"] in seen:
-                            changed = True
-                            continue
-                        seen.add(output["name"])
-                    kept.append(output)
-                if cell.cell_type == "code":
-                    cell.outputs = kept
-            if changed:
-                nbformat.write(nb, path)
-                fixed.append(path)
+    for path in sorted((book / "_build" / "html" / "_sources").rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        changed = False
+        for cell in nb.cells:
+            seen, kept = set(), []
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    if output["name"] in seen:
+                        changed = True
+                        continue
+                    seen.add(output["name"])
+                kept.append(output)
+            if cell.cell_type == "code":
+                cell.outputs = kept
+        if changed:
+            nbformat.write(nb, path)
+            fixed.append(path)
     return fixed
 
 
 # --------------------------------------------------------------------------- PDF
 
 PDF = BUILD / "pdf" / "machine-learning-with-jax.pdf"
+# Debian's Chromium, driven by Playwright (whose own browser download needs a network): the PDF and the browser test.
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-quic", "--no-first-run", "--disable-sync"]
 
 # Before printing: typeset every equation, open every folded block (solutions, hidden cells), load every image.
 PREPARE_PRINT = """async () => {
@@ -337,16 +342,32 @@ PREPARE_PRINT = """async () => {
 }"""
 
 
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve a folder on 127.0.0.1 (a free port) while the block runs; yields the base URL."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
 def print_pdf(site: Path = BUILD / "html", out: Path = PDF) -> Path:
     """Print every page of the built site, in TOC order, with the Chromium the browser tests use; join them.
 
     Each page is printed with the theme's print style (no navigation bars), after MathJax has typeset it and every
     folded block (solutions, hidden cells) has been opened; poppler's pdfunite joins the pages into one PDF.
     """
-    import functools
-    import http.server
     import tempfile
-    import threading
 
     from playwright.sync_api import sync_playwright
 
@@ -357,37 +378,25 @@ def print_pdf(site: Path = BUILD / "html", out: Path = PDF) -> Path:
     if not CHROMIUM.exists() or shutil.which("pdfunite") is None:
         raise SystemExit("printing the PDF needs Debian's chromium and poppler-utils: "
                          "apt-get install chromium poppler-utils (.ci/run does)")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, serve(site) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         parts = []
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                            args=["--no-sandbox", "--disable-gpu"])
-                for number, name in enumerate(pages):
-                    page = browser.new_page(color_scheme="light")
-                    page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/{name}.html", wait_until="networkidle")
-                    page.evaluate(PREPARE_PRINT)
-                    page.emulate_media(media="print")
-                    title = page.title().split(" — ")[0].replace("&", "&amp;").replace("<", "&lt;")
-                    part = Path(tmp) / f"{number:02d}.pdf"
-                    page.pdf(path=str(part), format="A4", print_background=True, display_header_footer=True,
-                             header_template="<span></span>",
-                             footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#444">'
-                                             f'{title} · <span class="pageNumber"></span></div>',
-                             margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
-                    page.close()
-                    parts.append(str(part))
-                browser.close()
-        finally:
-            httpd.shutdown()
+        for number, name in enumerate(pages):
+            page = browser.new_page(color_scheme="light")
+            page.goto(f"{base}/{name}.html", wait_until="networkidle")
+            page.evaluate(PREPARE_PRINT)
+            page.emulate_media(media="print")
+            title = page.title().split(" — ")[0].replace("&", "&amp;").replace("<", "&lt;")
+            part = Path(tmp) / f"{number:02d}.pdf"
+            page.pdf(path=str(part), format="A4", print_background=True, display_header_footer=True,
+                     header_template="<span></span>",
+                     footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#444">'
+                                     f'{title} · <span class="pageNumber"></span></div>',
+                     margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
+            page.close()
+            parts.append(str(part))
+        browser.close()
         subprocess.run(["pdfunite", *parts, str(out)], check=True)
     print(f"wrote {out.relative_to(ROOT)}: {len(pages)} pages of the book, {out.stat().st_size / 1e6:.1f} MB")
     if (BUILD / "html").exists():   # the site links it from the intro page (lectures/intro.md)
