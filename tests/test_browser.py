@@ -208,4 +208,5 @@ def test_every_toc_page_was_built():
 
     missing = [page for page in toc_pages() if not (HTML / f"{page}.html").exists()]
     assert (HTML / "index.html").exists()
+    assert (HTML / "favicon.ico").exists(), "no /favicon.ico: pages that name no icon (index.html) would 404"
     assert not missing, f"pages in _toc.yml with no HTML: {missing}"
