@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 # Any Sphinx warning fails the build (-W), unresolved references warn (-n), and --keep-going reports them all.
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
 BOOK ?= .
+# How many lectures execute at once in a build, and how many pytest workers share `make test`: one per CPU.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 .PHONY: book html pdf page run test notebooks bench clean help
 
@@ -20,7 +22,8 @@ help:
 	@echo "make page LECTURE=autodiff   build one lecture alone into _build/page/autodiff/_build/html"
 	@echo "make run LECTURE=autodiff    execute one lecture alone: time, stderr, glued values against their ranges"
 	@echo "make notebooks  build the book, then regenerate the Colab notebooks lectures/*.ipynb from it"
-	@echo "make bench      time a cold build, a warm rebuild and each lecture (_build/bench.json)"
+	@echo "make bench      time a cold build (each lecture's execution and compile time), a warm rebuild and"
+	@echo "                \`make test\` in a fresh clone, phase by phase (_build/bench.json; BENCH_TEST=0 skips make test)"
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
@@ -32,9 +35,11 @@ $(STAMP): requirements.txt
 book: $(STAMP)
 	$(MAKE) --no-print-directory html
 
-# Build the book in $(BOOK) with the strict flags; used by `book` and by the failing-cell test.
+# Build the book in $(BOOK) with the strict flags; used by `book` and by the failing-cell test. First the lectures
+# whose code is not in the execution cache run, $(JOBS) at a time, into that cache; Sphinx then finds them there.
 html:
 	@rm -rf $(BOOK)/_build/html/reports
+	JOBS=$(JOBS) $(PY) tests/tools.py execute $(BOOK)
 	$(JB) build $(BOOK) $(BUILD_FLAGS) || { \
 	  echo; echo "BUILD FAILED. Execution reports (one per failing lecture):"; \
 	  for f in $$(find $(BOOK)/_build/html/reports -name '*.err.log' 2>/dev/null); do \
@@ -65,9 +70,15 @@ run: $(STAMP)
 notebooks: book
 	$(PY) tests/tools.py notebooks
 
+# The tests re-run every lecture twice with the course's jaxlib (nbval, the "pins" Colab runtime): they share one JAX
+# compilation cache, emptied first, so the second finds compiled what the first compiled (tests/conftest.py).
+JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/_build/jax-cache JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 \
+             JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+
 test: book pdf
 	$(PY) tests/tools.py export
-	$(PY) -m pytest tests _build/executed -p no:cacheprovider -ra \
+	rm -rf _build/jax-cache
+	$(JAX_CACHE) $(PY) -m pytest tests _build/executed -p no:cacheprovider -ra -n $(JOBS) \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=600
 
 bench: $(STAMP)

@@ -151,6 +151,9 @@ def test_colab_notebook_has_no_book_only_constructs(lecture):
 def colab_kernel(request):
     """A clean venv with only Colab's preinstalled packages, registered as the Jupyter kernel 'colab-RUNTIME'."""
     runtime = request.param
+    # Colab's runtime runs as a learner's does, without the JAX compilation cache that `make test` gives the
+    # re-runs with the course's own jaxlib (tests/conftest.py); its jax could not use their entries anyway.
+    compilation_cache = os.environ.pop("JAX_COMPILATION_CACHE_DIR", None) if runtime == "colab" else None
     folder = COLAB_DIR / runtime
     if folder.exists():
         shutil.rmtree(folder)
@@ -181,6 +184,8 @@ def colab_kernel(request):
         os.environ.pop("JUPYTER_PATH", None)
     else:
         os.environ["JUPYTER_PATH"] = old
+    if compilation_cache is not None:
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = compilation_cache
 
 
 def installed(python: Path) -> set[str]:

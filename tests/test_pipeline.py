@@ -56,7 +56,11 @@ def build(book: Path) -> subprocess.CompletedProcess:
 def test_fixture_book_builds_when_nothing_is_wrong(tmp_path):
     """The control: the fixture itself is fine, so the failures below come from the broken cells."""
     result = build(fixture_book(tmp_path, "healthy", ["x = 6 * 7\nprint(x)"]))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    # The lecture ran once, before Sphinx (tools.py execute), and Sphinx found it in the execution cache.
+    assert "lectures/healthy.md: executed in" in log
+    assert "Executing notebook using" not in log, "Sphinx executed a lecture the step before it had executed"
 
 
 def test_a_raising_cell_fails_the_build_and_names_lecture_and_traceback(tmp_path):
@@ -117,7 +121,7 @@ def test_a_second_build_with_nothing_changed_executes_nothing():
     result = build(ROOT)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
-    executed = [line for line in log.splitlines() if "Executing notebook using" in line]
+    executed = [line for line in log.splitlines() if "Executing notebook using" in line or "executed in" in line]
     assert not executed, "re-executed although nothing changed:\n" + "\n".join(executed)
 
 

@@ -1,11 +1,14 @@
 """Small commands behind the Makefile, kept beside the tests that use the same functions.
 
+    python tests/tools.py execute [BOOK]  lectures not in the execution cache, executed in parallel ($JOBS at a
+                                          time, default one per CPU) into the cache the build reads
     python tests/tools.py export          executed lectures (from the execution cache) -> _build/executed/*.ipynb
     python tests/tools.py notebooks       lectures/*.md and their last build -> lectures/*.ipynb, the Colab notebooks
     python tests/tools.py downloads [BOOK]   each output once in the site's downloadable notebooks
     python tests/tools.py pdf             _build/html -> _build/pdf/machine-learning-with-jax.pdf (Chromium)
     python tests/tools.py page NAME       a one-lecture book in _build/page/NAME, for `make page`
-    python tests/tools.py bench           cold and warm build times -> _build/bench.json, for `make bench`
+    python tests/tools.py bench           cold and warm build, per-lecture execution and compile times, and
+                                          `make test` in a fresh clone -> _build/bench.json, for `make bench`
     python tests/tools.py run NAME        execute lectures/NAME.md alone in a fresh kernel, for `make run`:
                                           time, stderr, glued values checked against expected_results.toml
 """
@@ -143,6 +146,168 @@ def run_dependent_glues(nb) -> set[str]:
     return set(glued_texts(nb, ignored))
 
 
+# --------------------------------------------------------------------------- parallel execution
+
+# What the kernels of a profiled execution (`make bench`) run at start-up: after every cell, once JAX has been
+# imported, listen to its compilation events (tracing, lowering to MLIR, XLA's compile) and write the wall time they
+# covered (the union of their time spans, since tracing an outer jit traces the inner ones) to $COMPILE_TIME_FILE.
+# It prints nothing, so the outputs are those of an unprofiled run.
+COMPILE_PROFILER = """\
+import json, os, sys
+_spans, _state = [], {"listening": False}
+def _on_span(event, start, end, **kwargs):
+    if event.startswith("/jax/core/compile/"):
+        _spans.append((start, end))
+def _write(*args):
+    if not _state["listening"] and "jax" in sys.modules:
+        import jax.monitoring
+        jax.monitoring.register_event_time_span_listener(_on_span)
+        _state["listening"] = True
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(_spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    with open(os.environ["COMPILE_TIME_FILE"], "w") as f:
+        json.dump({"compile_seconds": total, "compilations": len(_spans)}, f)
+get_ipython().events.register("post_run_cell", _write)
+"""
+
+
+def one_cpu(index: int = 0) -> None:
+    """Run this process, and the kernels it starts, on one CPU (the index-th it may use, modulo their number).
+
+    Every execution of a lecture in the pipeline (the build, `make run`, nbval and the Colab runs in `make test`)
+    gets one core: two kernels side by side then do not fight over two cores, and the outputs do not depend on
+    how many cores the machine has (XLA splits a convolution differently over one thread than over two, and the
+    last digits move). Where the system cannot pin a process (macOS), nothing is pinned.
+    """
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[index % len(cpus)]})
+
+
+def _claim_cpus(slots) -> None:
+    one_cpu(slots.get())
+
+
+def _execute_one(path: str, timeout: int, env: dict[str, str], profile: bool) -> dict:
+    """Execute one lecture top to bottom in a fresh kernel in its own folder, as myst-nb would (one worker of
+    execute_book). Returns the executed notebook as JSON, its wall time, and the error if a cell failed."""
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    nb = read_lecture(Path(path))
+    if "execution" in nb.metadata:      # per-lecture settings in the front matter, as myst-nb honours them
+        timeout = nb.metadata.execution.get("timeout", timeout)
+    # The build's execution is cold: no JAX compilation cache, even where the environment names one (`make test`
+    # gives its re-runs one, tests/conftest.py).
+    env = {**{k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}, **env}
+    with tempfile.TemporaryDirectory() as tmp:
+        if profile:
+            startup = Path(tmp, "ipython", "profile_default", "startup")
+            startup.mkdir(parents=True)
+            (startup / "00-compile-time.py").write_text(COMPILE_PROFILER)
+            env.update(IPYTHONDIR=str(Path(tmp, "ipython")), COMPILE_TIME_FILE=str(Path(tmp, "compile.json")))
+        # No timing metadata in the cells (nbclient's default adds it): the cache would hash it, and the build,
+        # reading the lecture without it, would find no match.
+        client = NotebookClient(nb, timeout=timeout, allow_errors=False, record_timing=False,
+                                resources={"metadata": {"path": str(Path(path).parent)}})
+        start = time.perf_counter()
+        error = None
+        try:
+            client.execute(env=env)
+        except (CellExecutionError, CellTimeoutError) as exc:
+            cell = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")
+                         and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+            code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+            where = f"code cell {code.index(cell) + 1} of {len(code)}" if cell is not None else "a cell timed out"
+            error = f"{where}: {exc}"
+        seconds = time.perf_counter() - start
+        compile_file = Path(tmp, "compile.json")
+        compiled = json.loads(compile_file.read_text()) if profile and compile_file.exists() else {}
+    return {"path": path, "notebook": nbformat.writes(nb), "seconds": seconds, "error": error, **compiled}
+
+
+def execute_book(book: Path = ROOT, jobs: int | None = None, profile: bool = False) -> dict[str, dict]:
+    """Execute the lectures whose code has no execution in the book's cache, `jobs` at a time, and cache them.
+
+    The build (myst-nb with execute_notebooks: cache) executes one lecture at a time while Sphinx reads it; run
+    first, this fills the same jupyter-cache with the same executions (a fresh kernel per lecture, in its folder,
+    the timeout of _config.yml), so Sphinx then finds every lecture executed. The longest lectures start first (the
+    times of their last execution, else the length of their code). A failing lecture is not cached; every failure
+    is printed, with its lecture and cell, and the command then fails. Each worker, and so each kernel, runs on
+    one CPU of its own (one_cpu). Returns, per lecture executed, its wall time (and, with `profile`, the part its
+    kernel spent compiling); _build/execution.json keeps the same.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    config = yaml.safe_load((book / "_config.yml").read_text()).get("execute", {})
+    if config.get("execute_notebooks") != "cache":
+        return {}
+    cache = get_cache(book / "_build" / ".jupyter_cache")
+    last_seconds = {}
+    for record in sorted(cache.list_cache_records(), key=lambda r: r.created):
+        last_seconds[record.uri] = float((record.data or {}).get("execution_seconds", 0.0))
+    todo = []
+    for path in code_lectures(book):
+        try:
+            cache.match_cache_notebook(read_lecture(path))
+        except KeyError:
+            code = sum(len(c.source) for c in read_lecture(path).cells if c.cell_type == "code")
+            todo.append((last_seconds.get(str(path), 1e6 + code), path))   # unknown: longest code first
+    todo = [path for _, path in sorted(todo, reverse=True)]
+    if not todo:
+        return {}
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    print(f"executing {len(todo)} lecture{'s' * (len(todo) > 1)}, {jobs} at a time, each on one CPU: "
+          + ", ".join(p.stem for p in todo), flush=True)
+    results, failed = {}, []
+    start = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    slots = context.Queue()
+    for index in range(jobs):
+        slots.put(index)
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_claim_cpus,
+                                                initargs=(slots,)) as pool:
+        futures = [pool.submit(_execute_one, str(path), int(config.get("timeout", 300)), {}, profile)
+                   for path in todo]
+        for future in concurrent.futures.as_completed(futures):
+            result = future.result()
+            path = Path(result["path"])
+            name = path.relative_to(book)
+            if result["error"]:
+                failed.append(f"==> {name} failed after {result['seconds']:.1f} s:\n{result['error']}")
+                print(f"  {name}: FAILED after {result['seconds']:.1f} s", flush=True)
+                continue
+            nb = nbformat.reads(result["notebook"], as_version=4)
+            cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
+                                        check_validity=False, overwrite=True)
+            try:   # what the build will look up: the lecture as read, not as executed
+                cache.match_cache_notebook(read_lecture(path))
+            except KeyError:
+                raise SystemExit(f"{name}: its execution was cached under a key the build will not find; "
+                                 f"the build would execute it again") from None
+            results[path.stem] = {k: v for k, v in result.items() if k not in ("path", "notebook", "error")}
+            print(f"  {name}: executed in {result['seconds']:.1f} s", flush=True)
+    wall = time.perf_counter() - start
+    print(f"executed {len(results)} of {len(todo)} in {wall:.1f} s "
+          f"(their own times add up to {sum(r['seconds'] for r in results.values()):.1f} s)", flush=True)
+    report = {"jobs": jobs, "wall_seconds": round(wall, 1), "lectures": results}
+    (book / "_build" / "execution.json").write_text(json.dumps(report, indent=2) + "\n")
+    if failed:
+        raise SystemExit("EXECUTION FAILED (the traceback names the cell):\n" + "\n\n".join(failed))
+    return results
+
+
 # --------------------------------------------------------------------------- Colab notebooks
 
 
@@ -234,6 +399,8 @@ def colab_notebook(path: Path, values: dict[str, str] | None = None):
     if values:
         nb.metadata["book_build"] = {"platform": build_platform(), "values": dict(values)}
     nbformat.validator.normalize(nb)
+    for index, cell in enumerate(nb.cells):   # the same ids on every run, so an unchanged lecture gives no diff
+        cell.id = f"{path.stem[:20]}-{index}"
     return nb
 
 
@@ -444,6 +611,7 @@ def run_lecture(name: str) -> Path:
     if not lecture.exists():
         raise SystemExit(f"no such lecture: {lecture.relative_to(ROOT)}")
     nb = read_lecture(lecture)
+    one_cpu()   # as the build runs it
     start = time.perf_counter()
     try:
         NotebookClient(nb, timeout=600, kernel_name="python3",
@@ -471,45 +639,119 @@ def run_lecture(name: str) -> Path:
 # --------------------------------------------------------------------------- benchmark
 
 
-def bench() -> dict:
-    """Cold build (empty execution cache), per-lecture execution times, then a warm rebuild."""
-    make = ["make", "--no-print-directory", "-C", str(ROOT)]
+def _make(target: str, cwd: Path = ROOT, env: dict | None = None, log: list | None = None) -> float:
+    """Run `make TARGET` in cwd, fail loudly, return its wall time; with `log`, keep (time, line) of its output."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(["make", "--no-print-directory", target], cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    tail = []
+    for line in proc.stdout:
+        tail = (tail + [line])[-40:]
+        if log is not None:
+            log.append((time.perf_counter() - start, line.rstrip("\n")))
+    if proc.wait():
+        raise SystemExit(f"`make {target}` failed in {cwd}:\n" + "".join(tail))
+    return time.perf_counter() - start
+
+
+# The steps of `make test`, each recognised by the first line make echoes for it (see the Makefile).
+TEST_PHASES = [("setup (.venv)", "-m venv"), ("build (execute + Sphinx)", "tools.py execute"),
+               ("pdf", "tools.py pdf"), ("export", "tools.py export"), ("pytest", "-m pytest")]
+
+
+def test_phases(log: list[tuple[float, str]], total: float) -> dict[str, float]:
+    starts = []
+    for name, marker in TEST_PHASES:
+        at = next((t for t, line in log if marker in line), None)
+        if at is not None:
+            starts.append((at, name))
+    starts.sort()
+    if starts:
+        starts[0] = (0.0, starts[0][1])   # the first phase from the start of `make test`
+    return {name: round((starts[i + 1][0] if i + 1 < len(starts) else total) - at, 1)
+            for i, (at, name) in enumerate(starts)}
+
+
+def bench(run_test: bool = True) -> dict:
+    """`make bench`: a cold build (empty execution cache, .venv kept) with each lecture's execution and compile
+    time, a warm rebuild, and `make test` in a fresh clone of HEAD, phase by phase. Writes _build/bench.json.
+
+    A benchmark, not a test: it asserts nothing, it reports. BENCH_TEST=0 leaves out the `make test` run.
+    """
     for folder in (CACHE, BUILD / ".doctrees", BUILD / "html", BUILD / "jupyter_execute"):  # a cold build
         shutil.rmtree(folder, ignore_errors=True)
-    t0 = time.perf_counter()
-    subprocess.run(make + ["html"], check=True, stdout=subprocess.DEVNULL)
-    cold = time.perf_counter() - t0
+    (BUILD / "execution.json").unlink(missing_ok=True)
+    cold = _make("html", env={"PROFILE_COMPILE": "1"})
+    execution = json.loads((BUILD / "execution.json").read_text())
+    log: list = []
+    warm = _make("html", log=log)
+    executed_warm = sum("Executing notebook using" in line or line.startswith("  lectures/") for _, line in log)
 
-    from jupyter_cache import get_cache
-
-    cache = get_cache(CACHE)
-    per_lecture = {}
-    for record in cache.list_cache_records():
-        data = record.data or {}
-        per_lecture[Path(record.uri).stem] = round(float(data.get("execution_seconds", 0.0)), 1)
-
-    t0 = time.perf_counter()
-    warm_log = subprocess.run(make + ["html"], check=True, capture_output=True, text=True).stdout
-    warm = time.perf_counter() - t0
-    reexecuted = warm_log.count("Executing notebook using local CWD")
-
-    speedup = None
+    lectures = execution["lectures"]
+    result = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "cold_build": {
+            "wall_seconds": round(cold, 1),
+            "execution_wall_seconds": execution["wall_seconds"],
+            "lectures_total_seconds": round(sum(r["seconds"] for r in lectures.values()), 1),
+            "jobs": execution["jobs"],
+            "lectures": {name: {"seconds": round(r["seconds"], 1),
+                                "compile_seconds": round(r.get("compile_seconds", float("nan")), 1),
+                                "compilations": r.get("compilations")}
+                         for name, r in sorted(lectures.items(), key=lambda kv: -kv[1]["seconds"])},
+        },
+        "warm_build": {"wall_seconds": round(warm, 1), "lectures_executed": executed_warm},
+    }
     jax_nn = ROOT / "lectures" / "jax_nn.md"
     if jax_nn.exists():
         speedup = glued_values(executed_notebook(jax_nn)).get("jaxnn_speedup")
+        result["jaxnn_speedup_keras_over_jax"] = round(speedup, 1) if speedup is not None else None
 
-    result = {
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-        "lecture_seconds": per_lecture,
-        "lectures_total_seconds": round(sum(per_lecture.values()), 1),
-        "cold_build_seconds": round(cold, 1),
-        "warm_build_seconds": round(warm, 1),
-        "warm_build_lectures_executed": reexecuted,
-        "jaxnn_speedup_keras_over_jax": round(speedup, 1) if speedup is not None else None,
-    }
+    if run_test:
+        clone = BUILD / "bench" / "clone"
+        shutil.rmtree(clone.parent, ignore_errors=True)
+        clone.parent.mkdir(parents=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        log = []
+        total = _make("test", cwd=clone, log=log)
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
+                                text=True).stdout.strip()
+        result["make_test_fresh_clone"] = {
+            "commit": commit + (" (uncommitted changes not included)" if dirty else ""),
+            "wall_seconds": round(total, 1),
+            "phases_seconds": test_phases(log, total),
+            "pytest_seconds_by_group": json.loads((clone / "_build" / "pytest-groups.json").read_text()),
+            "summary": next((line.strip("= ") for _, line in reversed(log) if " passed" in line), ""),
+        }
+        shutil.rmtree(clone.parent, ignore_errors=True)
     (BUILD / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(bench_report(result))
     return result
+
+
+def bench_report(result: dict) -> str:
+    """bench.json as the few lines the README quotes."""
+    cold, warm = result["cold_build"], result["warm_build"]
+    lines = [f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}", "",
+             f"{'lecture':<22}{'execution s':>12}{'compile s':>11}{'compiles':>10}"]
+    for name, r in cold["lectures"].items():
+        lines.append(f"{name:<22}{r['seconds']:>12.1f}{r['compile_seconds']:>11.1f}{r['compilations'] or 0:>10}")
+    lines += [f"{'all lectures':<22}{cold['lectures_total_seconds']:>12.1f}"
+              f"{sum(r['compile_seconds'] for r in cold['lectures'].values()):>11.1f}", "",
+              f"cold build: {cold['wall_seconds']:.1f} s wall ({cold['jobs']} lectures at a time; executing took "
+              f"{cold['execution_wall_seconds']:.1f} s of it, against {cold['lectures_total_seconds']:.1f} s of "
+              f"lecture time)",
+              f"warm rebuild: {warm['wall_seconds']:.1f} s, {warm['lectures_executed']} lectures executed"]
+    test = result.get("make_test_fresh_clone")
+    if test:
+        lines += [f"make test in a fresh clone of {test['commit']}: {test['wall_seconds']:.0f} s "
+                  f"({test['wall_seconds'] / 60:.1f} min); {test['summary']}"]
+        lines += [f"  {name:<28}{seconds:>8.1f} s" for name, seconds in test["phases_seconds"].items()]
+        lines += ["  pytest, test time per group (the groups run side by side):"]
+        lines += [f"    {name:<26}{seconds:>8.1f} s" for name, seconds in test["pytest_seconds_by_group"].items()]
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
@@ -518,6 +760,9 @@ def main(argv: list[str]) -> None:
     command, args = argv[0], argv[1:]
     if command == "export":
         export_executed()
+    elif command == "execute" and len(args) <= 1:
+        execute_book(Path(args[0]).resolve() if args else ROOT, jobs=int(os.environ.get("JOBS", 0)) or None,
+                     profile=os.environ.get("PROFILE_COMPILE") == "1")
     elif command == "notebooks":
         write_notebooks()
     elif command == "pdf":
@@ -527,7 +772,7 @@ def main(argv: list[str]) -> None:
     elif command == "page" and len(args) == 1:
         make_page(args[0])
     elif command == "bench":
-        bench()
+        bench(run_test=os.environ.get("BENCH_TEST", "1") != "0")
     elif command == "run" and len(args) == 1:
         run_lecture(args[0])
     else:
