@@ -12,6 +12,8 @@ BUILD_FLAGS := --warningiserror --nitpick --keep-going
 BOOK ?= .
 # How many lectures execute at once in a build, and how many pytest workers share `make test`: one per CPU.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+# Kernels side by side share a GPU where there is one: JAX must not claim most of its memory up front (its default).
+export XLA_PYTHON_CLIENT_PREALLOCATE ?= false
 
 .PHONY: book html pdf page run test notebooks bench clean help
 

@@ -150,14 +150,18 @@ def run_dependent_glues(nb) -> set[str]:
 
 # What the kernels of a profiled execution (`make bench`) run at start-up: after every cell, once JAX has been
 # imported, listen to its compilation events (tracing, lowering to MLIR, XLA's compile) and write the wall time they
-# covered (the union of their time spans, since tracing an outer jit traces the inner ones) to $COMPILE_TIME_FILE.
+# covered (the union of their time spans, since tracing an outer jit traces the inner ones), the number of XLA
+# compiles, and the functions compiled most often (a recompilation in a loop shows there) to $COMPILE_TIME_FILE.
 # It prints nothing, so the outputs are those of an unprofiled run.
 COMPILE_PROFILER = """\
 import json, os, sys
-_spans, _state = [], {"listening": False}
+_spans, _state, _compiled = [], {"listening": False}, {}
 def _on_span(event, start, end, **kwargs):
     if event.startswith("/jax/core/compile/"):
         _spans.append((start, end))
+    if event == "/jax/core/compile/backend_compile_duration":
+        name = str(kwargs.get("fun_name", "?"))
+        _compiled[name] = _compiled.get(name, 0) + 1
 def _write(*args):
     if not _state["listening"] and "jax" in sys.modules:
         import jax.monitoring
@@ -169,7 +173,8 @@ def _write(*args):
             total += end - max(start, reach)
             reach = end
     with open(os.environ["COMPILE_TIME_FILE"], "w") as f:
-        json.dump({"compile_seconds": total, "compilations": len(_spans)}, f)
+        most = sorted(_compiled.items(), key=lambda kv: -kv[1])[:3]
+        json.dump({"compile_seconds": total, "compilations": sum(_compiled.values()), "most_compiled": most}, f)
 get_ipython().events.register("post_run_cell", _write)
 """
 
@@ -179,8 +184,8 @@ def one_cpu(index: int = 0) -> None:
 
     Every execution of a lecture in the pipeline (the build, `make run`, nbval and the Colab runs in `make test`)
     gets one core: two kernels side by side then do not fight over two cores, and the outputs do not depend on
-    how many cores the machine has (XLA splits a convolution differently over one thread than over two, and the
-    last digits move). Where the system cannot pin a process (macOS), nothing is pinned.
+    how many cores the machine has (XLA splits its work differently over one thread than over two, and the Haiku
+    lecture's last digits moved). Where the system cannot pin a process (macOS), nothing is pinned.
     """
     if hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))
@@ -697,7 +702,8 @@ def bench(run_test: bool = True) -> dict:
             "jobs": execution["jobs"],
             "lectures": {name: {"seconds": round(r["seconds"], 1),
                                 "compile_seconds": round(r.get("compile_seconds", float("nan")), 1),
-                                "compilations": r.get("compilations")}
+                                "compilations": r.get("compilations"),
+                                "most_compiled": r.get("most_compiled", [])}
                          for name, r in sorted(lectures.items(), key=lambda kv: -kv[1]["seconds"])},
         },
         "warm_build": {"wall_seconds": round(warm, 1), "lectures_executed": executed_warm},
@@ -735,9 +741,11 @@ def bench_report(result: dict) -> str:
     """bench.json as the few lines the README quotes."""
     cold, warm = result["cold_build"], result["warm_build"]
     lines = [f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}", "",
-             f"{'lecture':<22}{'execution s':>12}{'compile s':>11}{'compiles':>10}"]
+             f"{'lecture':<22}{'execution s':>12}{'compile s':>11}{'XLA compiles':>14}   most compiled"]
     for name, r in cold["lectures"].items():
-        lines.append(f"{name:<22}{r['seconds']:>12.1f}{r['compile_seconds']:>11.1f}{r['compilations'] or 0:>10}")
+        most = ", ".join(f"{fun} ×{count}" for fun, count in r["most_compiled"][:2])
+        lines.append(f"{name:<22}{r['seconds']:>12.1f}{r['compile_seconds']:>11.1f}{r['compilations'] or 0:>14}   "
+                     f"{most}")
     lines += [f"{'all lectures':<22}{cold['lectures_total_seconds']:>12.1f}"
               f"{sum(r['compile_seconds'] for r in cold['lectures'].values()):>11.1f}", "",
               f"cold build: {cold['wall_seconds']:.1f} s wall ({cold['jobs']} lectures at a time; executing took "
