@@ -6,6 +6,7 @@ Each case builds a one-lecture fixture book in a temporary folder with the real 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -55,12 +56,34 @@ def build(book: Path) -> subprocess.CompletedProcess:
 
 def test_fixture_book_builds_when_nothing_is_wrong(tmp_path):
     """The control: the fixture itself is fine, so the failures below come from the broken cells."""
-    result = build(fixture_book(tmp_path, "healthy", ["x = 6 * 7\nprint(x)"]))
+    cells = ["x = 6 * 7\nprint(x)", "import os\nprint('cores:', len(os.sched_getaffinity(0)))"]
+    book = fixture_book(tmp_path, "healthy", cells)
+    result = build(book)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     # The lecture ran once, before Sphinx (tools.py execute), and Sphinx found it in the execution cache.
     assert "lectures/healthy.md: executed in" in log
     assert "Executing notebook using" not in log, "Sphinx executed a lecture the step before it had executed"
+    # Its kernel ran on one core, as nbval's kernels do (tests/conftest.py), so their outputs can agree.
+    assert "cores: 1" in (book / "_build" / "html" / "lectures" / "healthy.html").read_text()
+
+
+def test_tests_that_share_a_compilation_cache_run_in_one_group():
+    """The two re-runs with the course's jaxlib (nbval, the "pins" Colab runtime) share JAX's compilation cache,
+    which writes its entries without a lock: tests/conftest.py must keep them in one group, one after the other,
+    and keep what rebuilds or reads the site in another. This worker, like each, runs on one core."""
+    from conftest import group_of
+
+    assert group_of("_build/executed/haiku.ipynb::Cell 3") == "jaxlib-pins"
+    assert group_of("tests/test_colab.py::test_colab_notebook_runs_alone_in_a_colab_runtime[pins-haiku]") == \
+        "jaxlib-pins"
+    assert group_of("tests/test_colab.py::test_colab_notebook_runs_alone_in_a_colab_runtime[colab-haiku]") == \
+        "colab-colab"
+    assert group_of("tests/test_browser.py::test_page_renders_cleanly[lectures/haiku.html]") == "site"
+    assert group_of("tests/test_pipeline.py::test_a_second_build_with_nothing_changed_executes_nothing") == "site"
+    assert group_of("tests/test_results.py::test_values") == "tests/test_results.py"
+    if hasattr(os, "sched_getaffinity"):
+        assert len(os.sched_getaffinity(0)) == 1
 
 
 def test_a_raising_cell_fails_the_build_and_names_lecture_and_traceback(tmp_path):

@@ -196,7 +196,7 @@ def _claim_cpus(slots) -> None:
     one_cpu(slots.get())
 
 
-def _execute_one(path: str, timeout: int, env: dict[str, str], profile: bool) -> dict:
+def _execute_one(path: str, timeout: int, profile: bool) -> dict:
     """Execute one lecture top to bottom in a fresh kernel in its own folder, as myst-nb would (one worker of
     execute_book). Returns the executed notebook as JSON, its wall time, and the error if a cell failed."""
     import tempfile
@@ -210,7 +210,7 @@ def _execute_one(path: str, timeout: int, env: dict[str, str], profile: bool) ->
         timeout = nb.metadata.execution.get("timeout", timeout)
     # The build's execution is cold: no JAX compilation cache, even where the environment names one (`make test`
     # gives its re-runs one, tests/conftest.py).
-    env = {**{k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}, **env}
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     with tempfile.TemporaryDirectory() as tmp:
         if profile:
             startup = Path(tmp, "ipython", "profile_default", "startup")
@@ -283,7 +283,7 @@ def execute_book(book: Path = ROOT, jobs: int | None = None, profile: bool = Fal
         slots.put(index)
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_claim_cpus,
                                                 initargs=(slots,)) as pool:
-        futures = [pool.submit(_execute_one, str(path), int(config.get("timeout", 300)), {}, profile)
+        futures = [pool.submit(_execute_one, str(path), int(config.get("timeout", 300)), profile)
                    for path in todo]
         for future in concurrent.futures.as_completed(futures):
             result = future.result()
