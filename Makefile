@@ -40,12 +40,8 @@ book: $(STAMP)
 # Build the book in $(BOOK) with the strict flags; used by `book` and by the failing-cell test. First the lectures
 # whose code is not in the execution cache run, $(JOBS) at a time, into that cache; Sphinx then finds them there.
 html:
-	@rm -rf $(BOOK)/_build/html/reports
 	JOBS=$(JOBS) $(PY) tests/tools.py execute $(BOOK)
-	$(JB) build $(BOOK) $(BUILD_FLAGS) || { \
-	  echo; echo "BUILD FAILED. Execution reports (one per failing lecture):"; \
-	  for f in $$(find $(BOOK)/_build/html/reports -name '*.err.log' 2>/dev/null); do \
-	    echo "==> $$f"; tail -n 60 "$$f"; done; exit 1; }
+	$(JB) build $(BOOK) $(BUILD_FLAGS)
 	@# Sphinx copies _static/ only when it writes a page, so a changed stylesheet or script alone would not reach
 	@# the site: copy what differs.
 	@for f in $(BOOK)/_static/*; do t=$(BOOK)/_build/html/_static/$$(basename $$f); \

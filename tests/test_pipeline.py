@@ -88,11 +88,14 @@ def test_tests_that_share_a_compilation_cache_run_in_one_group():
 
 def test_a_raising_cell_fails_the_build_and_names_lecture_and_traceback(tmp_path):
     cells = ["x = 1", "def divide(a):\n    return a / 0\n\ndivide(x)"]
-    result = build(fixture_book(tmp_path, "broken_lecture", cells))
+    book = fixture_book(tmp_path, "broken_lecture", cells)
+    result = build(book)
     log = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "broken_lecture" in log
+    assert "broken_lecture" in log and "code cell 2 of 2" in log
     assert "ZeroDivisionError" in log and "divide(x)" in log
+    report = (book / "_build" / "reports" / "broken_lecture.err.log").read_text()   # what CI keeps
+    assert "ZeroDivisionError" in report
 
 
 def test_a_warning_on_stderr_fails_the_build(tmp_path):

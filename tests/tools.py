@@ -244,9 +244,9 @@ def execute_book(book: Path = ROOT, jobs: int | None = None, profile: bool = Fal
     first, this fills the same jupyter-cache with the same executions (a fresh kernel per lecture, in its folder,
     the timeout of _config.yml), so Sphinx then finds every lecture executed. The longest lectures start first (the
     times of their last execution, else the length of their code). A failing lecture is not cached; every failure
-    is printed, with its lecture and cell, and the command then fails. Each worker, and so each kernel, runs on
-    one CPU of its own (one_cpu). Returns, per lecture executed, its wall time (and, with `profile`, the part its
-    kernel spent compiling); _build/execution.json keeps the same.
+    is printed, with its lecture and cell (and kept in _build/reports/NAME.err.log), and the command then fails.
+    Each worker, and so each kernel, runs on one CPU of its own (one_cpu). Returns, per lecture executed, its wall
+    time (and, with `profile`, the part its kernel spent compiling); _build/execution.json keeps the same.
     """
     import concurrent.futures
     import multiprocessing
@@ -259,15 +259,18 @@ def execute_book(book: Path = ROOT, jobs: int | None = None, profile: bool = Fal
     if config.get("execute_notebooks") != "cache":
         return {}
     cache = get_cache(book / "_build" / ".jupyter_cache")
+    reports = book / "_build" / "reports"   # one NAME.err.log per failing lecture (CI keeps them)
+    shutil.rmtree(reports, ignore_errors=True)
     last_seconds = {}
     for record in sorted(cache.list_cache_records(), key=lambda r: r.created):
         last_seconds[record.uri] = float((record.data or {}).get("execution_seconds", 0.0))
     todo = []
     for path in code_lectures(book):
+        nb = read_lecture(path)
         try:
-            cache.match_cache_notebook(read_lecture(path))
+            cache.match_cache_notebook(nb)
         except KeyError:
-            code = sum(len(c.source) for c in read_lecture(path).cells if c.cell_type == "code")
+            code = sum(len(c.source) for c in nb.cells if c.cell_type == "code")
             todo.append((last_seconds.get(str(path), 1e6 + code), path))   # unknown: longest code first
     todo = [path for _, path in sorted(todo, reverse=True)]
     if not todo:
@@ -291,6 +294,8 @@ def execute_book(book: Path = ROOT, jobs: int | None = None, profile: bool = Fal
             name = path.relative_to(book)
             if result["error"]:
                 failed.append(f"==> {name} failed after {result['seconds']:.1f} s:\n{result['error']}")
+                reports.mkdir(parents=True, exist_ok=True)
+                (reports / f"{path.stem}.err.log").write_text(failed[-1] + "\n")
                 print(f"  {name}: FAILED after {result['seconds']:.1f} s", flush=True)
                 continue
             nb = nbformat.reads(result["notebook"], as_version=4)
@@ -607,7 +612,6 @@ def run_lecture(name: str) -> Path:
     fails the build), and every glued value with the verdict of its range in tests/expected_results.toml.
     """
     import nbformat
-    from nbclient import NotebookClient
 
     sys.path.insert(0, str(ROOT / "tests"))
     from test_results import EXPECTED, check_value
@@ -615,17 +619,16 @@ def run_lecture(name: str) -> Path:
     lecture = ROOT / "lectures" / f"{name}.md"
     if not lecture.exists():
         raise SystemExit(f"no such lecture: {lecture.relative_to(ROOT)}")
-    nb = read_lecture(lecture)
     one_cpu()   # as the build runs it
-    start = time.perf_counter()
-    try:
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(lecture.parent)}}).execute()
-    finally:
-        out = BUILD / "run" / f"{name}.ipynb"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, out)
-    print(f"{name}: executed in {time.perf_counter() - start:.1f} s -> {out.relative_to(ROOT)}")
+    result = _execute_one(str(lecture), 600, profile=False)
+    nb = nbformat.reads(result["notebook"], as_version=4)
+    out = BUILD / "run" / f"{name}.ipynb"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    if result["error"]:
+        raise SystemExit(f"{name} failed after {result['seconds']:.1f} s ({out.relative_to(ROOT)} holds the "
+                         f"outputs so far), at {result['error']}")
+    print(f"{name}: executed in {result['seconds']:.1f} s -> {out.relative_to(ROOT)}")
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
