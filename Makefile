@@ -40,33 +40,33 @@ book: $(STAMP)
 # Build the book in $(BOOK) with the strict flags; used by `book` and by the failing-cell test. First the lectures
 # whose code is not in the execution cache run, $(JOBS) at a time, into that cache; Sphinx then finds them there.
 html:
-	JOBS=$(JOBS) $(PY) tests/tools.py execute $(BOOK)
+	JOBS=$(JOBS) $(PY) -m tools execute $(BOOK)
 	$(JB) build $(BOOK) $(BUILD_FLAGS)
 	@# Sphinx copies _static/ only when it writes a page, so a changed stylesheet or script alone would not reach
 	@# the site: copy what differs.
 	@for f in $(BOOK)/_static/*; do t=$(BOOK)/_build/html/_static/$$(basename $$f); \
 	  if [ -f "$$f" ] && [ -e "$$t" ] && ! cmp -s "$$f" "$$t"; then cp "$$f" "$$t"; echo "updated $$t"; fi; done
-	$(PY) tests/tools.py downloads $(BOOK)
+	$(PY) -m tools downloads $(BOOK)
 
 # The whole book as one PDF: every page of the built site, in TOC order, printed by Chromium (equations typeset by
 # MathJax, folded solutions opened) and joined by pdfunite. Nothing is executed again.
 pdf: book
-	$(PY) tests/tools.py pdf
+	$(PY) -m tools pdf
 
 # One lecture on its own, for writing and debugging it: make page LECTURE=autodiff
 page: $(STAMP)
 	@test -n "$(LECTURE)" || { echo "usage: make page LECTURE=<name of lectures/NAME.md>"; exit 2; }
-	$(PY) tests/tools.py page $(LECTURE)
+	$(PY) -m tools page $(LECTURE)
 	$(MAKE) --no-print-directory html BOOK=_build/page/$(LECTURE) BUILD_FLAGS="--nitpick --keep-going"
 	@echo "Page: _build/page/$(LECTURE)/_build/html/lectures/$(LECTURE).html (warnings above about other lectures' pages are expected here)"
 
 run: $(STAMP)
 	@test -n "$(LECTURE)" || { echo "usage: make run LECTURE=<name of lectures/NAME.md>"; exit 2; }
-	$(PY) tests/tools.py run $(LECTURE)
+	$(PY) -m tools run $(LECTURE)
 
 # The notebooks show the numbers of the book's run, so the book is built (or found up to date) first.
 notebooks: book
-	$(PY) tests/tools.py notebooks
+	$(PY) -m tools notebooks
 
 # The tests re-run every lecture twice with the course's jaxlib (nbval, the "pins" Colab runtime): they share one JAX
 # compilation cache, emptied first, so the second finds compiled what the first compiled (tests/conftest.py).
@@ -74,13 +74,13 @@ JAX_CACHE := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/_build/jax-cache JAX_PERSISTENT
              JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
 
 test: book pdf
-	$(PY) tests/tools.py export
+	$(PY) -m tools export
 	rm -rf _build/jax-cache
 	$(JAX_CACHE) $(PY) -m pytest tests _build/executed -p no:cacheprovider -ra -n $(JOBS) \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout=600
 
 bench: $(STAMP)
-	$(PY) tests/tools.py bench
+	$(PY) -m tools bench
 
 clean:
 	rm -rf _build

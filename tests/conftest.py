@@ -20,8 +20,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
+from pathlib import Path
 
-from tools import BUILD, one_cpu
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the build tools, tools/, are imported from the root
+
+from tools.book import BUILD  # noqa: E402
+from tools.execute import one_cpu  # noqa: E402
 
 SITE_MODULES = {"test_browser.py", "test_pdf.py", "test_pipeline.py"}
 FIRST = ["jaxlib-pins", "colab-colab", "site"]   # the longest groups, started first

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import BUILD, CHROMIUM, CHROMIUM_ARGS, colab_lectures, serve
+from tools.book import BUILD, colab_lectures
+from tools.chromium import CHROMIUM, CHROMIUM_ARGS, serve
 
 HTML = BUILD / "html"
 SHOTS = BUILD / "screenshots"
@@ -204,7 +205,7 @@ def test_narrow_viewport_does_not_overflow(server, browser):
 
 
 def test_every_toc_page_was_built():
-    from tools import toc_pages
+    from tools.book import toc_pages
 
     missing = [page for page in toc_pages() if not (HTML / f"{page}.html").exists()]
     assert (HTML / "index.html").exists()

@@ -27,9 +27,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from test_results import EXPECTED, check_value
-from tools import (BUILD, ROOT, build_platform, colab_lectures, colab_notebook, executed_notebook, format_glued,
-                   glued_texts, parse_glued, run_dependent_glues)
+from tools.book import BUILD, ROOT, colab_lectures
+from tools.colab import build_platform, colab_notebook, format_glued
+from tools.results import EXPECTED, check_value, executed_notebook, glued_texts, parse_glued, run_dependent_glues
 
 # What a Colab runtime has preinstalled, of what the course uses.
 COLAB_PREINSTALLED = ["jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "keras", "scikit-learn", "numpy",

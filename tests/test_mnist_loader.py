@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pytest
 
-from tools import ROOT, read_lecture
+from tools.book import ROOT, read_lecture
 
 LOADER_MARK = "def load_full_mnist"
 

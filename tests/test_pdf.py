@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from tools import PDF, ROOT, read_lecture, toc_pages
+from tools.book import ROOT, read_lecture, toc_pages
+from tools.pdf import PDF
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
                                 reason="needs poppler-utils (pdftotext, pdfimages, pdfinfo): .ci/run installs it")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools import EXECUTED, ROOT
+from tools.book import EXECUTED, ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
@@ -65,7 +65,7 @@ def ruff(*paths: Path) -> subprocess.CompletedProcess:
 
 def test_ruff_passes_on_lectures_and_tests():
     notebooks = sorted(EXECUTED.glob("*.ipynb"))
-    assert notebooks, f"no executed lectures in {EXECUTED}: run `python tests/tools.py export` after `make book`"
+    assert notebooks, f"no executed lectures in {EXECUTED}: run `python -m tools export` after `make book`"
     result = ruff(ROOT / "tests", *notebooks)
     assert result.returncode == 0, "ruff (each line names the lecture notebook and its cell):\n" + result.stdout
 

@@ -7,44 +7,12 @@ last build (the copies in _build/jupyter_execute lose the remove-cell glue cells
 
 from __future__ import annotations
 
-import math
-import tomllib
-from pathlib import Path
-
 import pytest
 
-from tools import ROOT, code_lectures, executed_notebook, glued_values
+from tools.book import ROOT, code_lectures
+from tools.results import EXPECTED, check_value, executed_notebook, glued_values
 
-EXPECTED = tomllib.loads((Path(__file__).with_name("expected_results.toml")).read_text())
 LECTURES = {path.stem: path for path in code_lectures()}
-
-
-def check_value(name: str, rule: dict, values: dict) -> list[str]:
-    """Problems with one glued value under one rule of expected_results.toml (empty when it passes)."""
-    if name not in values:
-        return [f"{name} is not glued"]
-    value = values[name]
-    if rule.get("exists"):
-        return []
-    if "one_of" in rule:
-        return [] if value in rule["one_of"] else [f"{name} = {value!r}, expected one of {rule['one_of']}"]
-    lo, hi = rule.get("min", -math.inf), rule.get("max", math.inf)
-    if "by" in rule:
-        key = values.get(rule["by"])
-        lo, hi = lo[key] if isinstance(lo, dict) else lo, hi[key] if isinstance(hi, dict) else hi
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
-        return [f"{name} = {value!r} is not a number"]
-    problems = []
-    if not lo <= value <= hi:
-        problems.append(f"{name} = {value!r} is outside [{lo}, {hi}]")
-    if "close_to" in rule:
-        other = values.get(rule["close_to"])
-        if other is None:
-            problems.append(f"{name} must equal {rule['close_to']}, which is not glued")
-        elif abs(value - other) > rule["tol"]:
-            problems.append(f"{name} = {value!r} differs from {rule['close_to']} = {other!r} "
-                            f"by {abs(value - other):.2e} > {rule['tol']}")
-    return problems
 
 
 @pytest.mark.parametrize("lecture", sorted(EXPECTED))
