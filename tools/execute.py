@@ -67,6 +67,22 @@ def _claim_cpus(slots) -> None:
     one_cpu(slots.get())
 
 
+def kernel_config(folder: str):
+    """The kernel's transport: Unix sockets in `folder` where the system has them.
+
+    Over TCP (jupyter_client's default) ipykernel 7 warns at every start that its traffic is not encrypted, and each
+    lecture's execution printed that into the build log. The kernel and its client are on one machine, so a local
+    socket is the right transport, and the warning's cause is gone rather than filtered.
+    """
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(Path(folder, "kernel"))   # the sockets: kernel-PORT, removed with the folder
+    return config
+
+
 def _execute_one(path: str, timeout: int, profile: bool) -> dict:
     """Execute one lecture top to bottom in a fresh kernel in its own folder, as myst-nb would (one worker of
     execute_book). Returns the executed notebook as JSON, its wall time, and the error if a cell failed."""
@@ -91,7 +107,7 @@ def _execute_one(path: str, timeout: int, profile: bool) -> dict:
         # No timing metadata in the cells (nbclient's default adds it): the cache would hash it, and the build,
         # reading the lecture without it, would find no match.
         client = NotebookClient(nb, timeout=timeout, allow_errors=False, record_timing=False,
-                                resources={"metadata": {"path": str(Path(path).parent)}})
+                                resources={"metadata": {"path": str(Path(path).parent)}}, config=kernel_config(tmp))
         start = time.perf_counter()
         error = None
         try:
