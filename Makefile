@@ -15,7 +15,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 # Kernels side by side share a GPU where there is one: JAX must not claim most of its memory up front (its default).
 export XLA_PYTHON_CLIENT_PREALLOCATE ?= false
 
-.PHONY: book html pdf page run test notebooks bench clean help
+.PHONY: book html pdf page run test notebooks bench canary clean help
 
 help:
 	@echo "make book       build the HTML into _build/html (executes changed lectures)"
@@ -26,12 +26,15 @@ help:
 	@echo "make notebooks  build the book, then regenerate the Colab notebooks lectures/*.ipynb from it"
 	@echo "make bench      time a cold build (each lecture's execution and compile time), a warm rebuild and"
 	@echo "                \`make test\` in a fresh clone, phase by phase (_build/bench.json; BENCH_TEST=0 skips make test)"
+	@echo "make canary     run every Colab notebook with the newest releases of what the lectures import, on the"
+	@echo "                newest Python (3.13+); fails on an error or anything on stderr (_build/canary/report.json)"
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt tools/axe.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed, found " + sys.version'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m tools axe
 	touch $(STAMP)
 
 book: $(STAMP)
@@ -81,6 +84,11 @@ test: book pdf
 
 bench: $(STAMP)
 	$(PY) -m tools bench
+
+# Not part of `make test`: it tests what the package registry offers today, not this commit. A scheduled workflow
+# (.github/workflows/canary.yml) runs it every week.
+canary: $(STAMP)
+	$(PY) -m tools canary
 
 clean:
 	rm -rf _build

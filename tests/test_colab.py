@@ -29,6 +29,7 @@ import pytest
 
 from tools.book import BUILD, ROOT, colab_lectures
 from tools.colab import build_platform, colab_notebook, format_glued
+from tools.kernels import kernel_path, make_kernel_venv, versions
 from tools.results import EXPECTED, check_value, executed_notebook, glued_texts, parse_glued, run_dependent_glues
 
 # What a Colab runtime has preinstalled, of what the course uses.
@@ -155,35 +156,18 @@ def colab_kernel(request):
     # re-runs with the course's own jaxlib (tests/conftest.py); its jax could not use their entries anyway.
     compilation_cache = os.environ.pop("JAX_COMPILATION_CACHE_DIR", None) if runtime == "colab" else None
     folder = COLAB_DIR / runtime
-    if folder.exists():
-        shutil.rmtree(folder)
-    venv = folder / "venv"
     if runtime == "colab":
         base, packages = colab_python(), ["-c", str(COLAB_RUNTIME), *COLAB_PREINSTALLED]
     else:
         base, packages = sys.executable, pinned(COLAB_PREINSTALLED)
-    subprocess.run([base, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True)
     kernel = f"colab-{runtime}"
-    kernels = folder / "jupyter"
-    subprocess.run([str(python), "-m", "ipykernel", "install", "--prefix", str(folder / "prefix"),
-                    "--name", kernel, "--display-name", f"Colab ({runtime})"], check=True, capture_output=True)
-    kernels.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(folder / "prefix" / "share" / "jupyter" / "kernels", kernels / "kernels")
-    old = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = str(kernels) + (os.pathsep + old if old else "")
-    versions = subprocess.run([str(python), "-c", "import sys; from importlib.metadata import version as v; "
-                               "print(sys.version.split()[0], v('jax'), v('flax'), v('keras'))"],
-                              capture_output=True, text=True, check=True).stdout.split()
-    report = {"runtime": runtime, "python": versions[0], "jax": versions[1], "flax": versions[2],
-              "keras": versions[3], "notebooks": {}}
-    yield python, kernel, report
+    python = make_kernel_venv(folder, base, packages, kernel)
+    found = versions(python, ["jax", "flax", "keras"])
+    report = {"runtime": runtime, "python": found["python"], "jax": found["jax"], "flax": found["flax"],
+              "keras": found["keras"], "notebooks": {}}
+    with kernel_path(folder):
+        yield python, kernel, report
     (folder / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    if old is None:
-        os.environ.pop("JUPYTER_PATH", None)
-    else:
-        os.environ["JUPYTER_PATH"] = old
     if compilation_cache is not None:
         os.environ["JAX_COMPILATION_CACHE_DIR"] = compilation_cache
 

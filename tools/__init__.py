@@ -7,6 +7,8 @@
     downloads.py  the site's downloadable notebooks, each output once
     chromium.py   Debian's Chromium and a local server for the site (shared by pdf.py and the browser test)
     pdf.py        the built site -> one PDF
+    axe.py        the pinned axe-core from the npm registry, for the browser test's accessibility checks
+    kernels.py    a clean venv registered as a Jupyter kernel (the Colab-runtime test, the canary)
     lecture.py    one lecture alone: `make page`, `make run`
     bench.py      `make bench`: cold and warm build, `make test` in a fresh clone
     canary.py     `make canary`: the Colab notebooks in a throw-away venv with the newest releases

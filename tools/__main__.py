@@ -11,6 +11,8 @@
                                      time, stderr, glued values checked against expected_results.toml
     python -m tools bench            cold and warm build, per-lecture execution and compile times, and
                                      `make test` in a fresh clone -> _build/bench.json, for `make bench`
+    python -m tools axe              the pinned axe-core (the browser test's accessibility engine) from the npm
+                                     registry -> .venv/axe-core-VERSION.min.js, for the setup of .venv
     python -m tools canary           every Colab notebook in a throw-away venv with the newest releases of what the
                                      lectures import -> _build/canary/report.json, for `make canary`
 """
@@ -53,6 +55,9 @@ def main(argv: list[str]) -> None:
     elif command == "bench":
         from tools.bench import bench
         bench(run_test=os.environ.get("BENCH_TEST", "1") != "0")
+    elif command == "axe":
+        from tools.axe import fetch_axe
+        fetch_axe()
     elif command == "canary":
         from tools.canary import canary
         sys.exit(canary())

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from tools.book import ROOT, code_lectures, read_lecture
+from tools.kernels import kernel_config
 
 # What the kernels of a profiled execution (`make bench`) run at start-up: after every cell, once JAX has been
 # imported, listen to its compilation events (tracing, lowering to MLIR, XLA's compile) and write the wall time they
@@ -65,22 +66,6 @@ def one_cpu(index: int = 0) -> None:
 
 def _claim_cpus(slots) -> None:
     one_cpu(slots.get())
-
-
-def kernel_config(folder: str):
-    """The kernel's transport: Unix sockets in `folder` where the system has them.
-
-    Over TCP (jupyter_client's default) ipykernel 7 warns at every start that its traffic is not encrypted, and each
-    lecture's execution printed that into the build log. The kernel and its client are on one machine, so a local
-    socket is the right transport, and the warning's cause is gone rather than filtered.
-    """
-    from traitlets.config import Config
-
-    config = Config()
-    if os.name == "posix":
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = str(Path(folder, "kernel"))   # the sockets: kernel-PORT, removed with the folder
-    return config
 
 
 def _execute_one(path: str, timeout: int, profile: bool) -> dict:
