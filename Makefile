@@ -44,7 +44,8 @@ book: $(STAMP)
 # whose code is not in the execution cache run, $(JOBS) at a time, into that cache; Sphinx then finds them there.
 html:
 	JOBS=$(JOBS) $(PY) -m tools execute $(BOOK)
-	$(JB) build $(BOOK) $(BUILD_FLAGS)
+	@# The root on PYTHONPATH: Sphinx loads tools.numbering (tools/numbering.py), an extension of the book's own.
+	PYTHONPATH=$(CURDIR) $(JB) build $(BOOK) $(BUILD_FLAGS)
 	@# Sphinx copies _static/ only when it writes a page, so a changed stylesheet or script alone would not reach
 	@# the site: copy what differs.
 	@for f in $(BOOK)/_static/*; do t=$(BOOK)/_build/html/_static/$$(basename $$f); \

@@ -165,3 +165,23 @@ def test_downloadable_notebooks_carry_each_output_once():
             if len(names) != len(set(names)):
                 repeated.append(f"{path.name} cell {index}: streams {names}")
     assert not repeated, "outputs printed twice in downloadable notebooks:\n" + "\n".join(repeated)
+
+
+def test_figures_and_exercises_are_numbered_within_each_lecture():
+    """Each lecture's first figure is Fig. 1 and its first exercise Exercise 1 (tools/numbering.py), as in its Colab
+    notebook, not numbers running on from the lectures before it."""
+    import re
+
+    from tools.book import toc_pages
+
+    wrong, counted = [], 0
+    for page in toc_pages():
+        html = (ROOT / "_build" / "html" / f"{page}.html").read_text()
+        for kind in ("Fig.", "Exercise"):
+            numbers = [int(n) for n in re.findall(rf'<span class="caption-number">{kind} (\d+) </span>', html)]
+            numbers = list(dict.fromkeys(numbers))   # a number is shown again where a solution refers to it
+            counted += len(numbers)
+            if numbers and numbers != list(range(1, len(numbers) + 1)):
+                wrong.append(f"{page}: {kind} {numbers}")
+    assert counted, "no numbered figure or exercise found in the built pages"
+    assert not wrong, "numbered across the book, not within each lecture: " + "; ".join(wrong)

@@ -5,6 +5,7 @@
     results.py    the execution cache -> executed lectures, their glued values, the ranges in expected_results.toml
     colab.py      lectures + their last build -> lectures/*.ipynb, the Colab notebooks
     downloads.py  the site's downloadable notebooks, each output once
+    numbering.py  a Sphinx extension: figures and exercises numbered from 1 in each lecture
     chromium.py   Debian's Chromium and a local server for the site (shared by pdf.py and the browser test)
     pdf.py        the built site -> one PDF
     axe.py        the pinned axe-core from the npm registry, for the browser test's accessibility checks

@@ -21,6 +21,8 @@ from tools.results import executed_notebook, glued_texts
 BOOK_VALUE_MARK = "<sup>†</sup>"
 BOOK_VALUE_NOTE = ("*Numbers marked † in the text are those of the book's own run (on a CPU, with the course's "
                    "pinned versions). Your run prints its own, which may differ a little.*")
+# The book's admonition on CPU and GPU points to a page of the site; in Colab the notebook says what matters there.
+COLAB_INCLUDES = {"gpu.md": "colab.md"}
 GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::([^`]*))?`")
 
 
@@ -116,6 +118,7 @@ def _plain_markdown(source: str, path: Path, values: dict[str, str] | None = Non
 
     def include(match):
         target = (path.parent / match.group(1).strip()).resolve()
+        target = target.with_name(COLAB_INCLUDES.get(target.name, target.name))
         text = target.read_text()
         return _plain_markdown(text, target)
 
