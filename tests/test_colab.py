@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ import pytest
 
 from tools.book import BUILD, ROOT, colab_lectures
 from tools.colab import build_platform, colab_notebook, format_glued
-from tools.kernels import kernel_path, make_kernel_venv, versions
+from tools.kernels import installed_pythons, kernel_path, make_kernel_venv, versions
 from tools.results import EXPECTED, check_value, executed_notebook, glued_texts, parse_glued, run_dependent_glues
 
 # What a Colab runtime has preinstalled, of what the course uses.
@@ -53,17 +52,10 @@ def pinned(names: list[str]) -> list[str]:
 
 def colab_python() -> str:
     """A Python of Colab's version: $COLAB_PYTHON, python3.13 on PATH, or pyenv's; fails loudly if none."""
-    candidates = [os.environ.get("COLAB_PYTHON", ""), shutil.which(f"python{COLAB_PYTHON}") or ""]
-    try:
-        pyenv_root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
-        candidates += sorted(map(str, Path(pyenv_root, "versions").glob(f"{COLAB_PYTHON}.*/bin/python")))
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    for candidate in filter(None, candidates):
-        version = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                 capture_output=True, text=True).stdout.strip()
-        if version == COLAB_PYTHON:
-            return candidate
+    wanted = tuple(map(int, COLAB_PYTHON.split(".")))
+    found = [path for version, path in sorted(installed_pythons("COLAB_PYTHON").items()) if version[:2] == wanted]
+    if found:
+        return found[-1]
     pytest.fail(f"Colab's runtime is Python {COLAB_PYTHON} and none was found: install it (e.g. `pyenv install "
                 f"{COLAB_PYTHON}`, or actions/setup-python in a GitHub workflow) and put python{COLAB_PYTHON} on "
                 f"PATH, or set COLAB_PYTHON to its path.")

@@ -16,14 +16,12 @@ import ast
 import concurrent.futures
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from tools.book import BUILD, ROOT, colab_lectures
-from tools.kernels import kernel_config, kernel_path, make_kernel_venv, versions
+from tools.kernels import installed_pythons, kernel_config, kernel_path, make_kernel_venv, versions
 
 CANARY = BUILD / "canary"
 # Import names whose distribution on PyPI is called otherwise.
@@ -54,21 +52,8 @@ def imported_packages(notebooks: list[Path]) -> list[str]:
 def newest_python(minimum: tuple[int, int] = (3, 13)) -> str:
     """$CANARY_PYTHON, else the newest Python installed (on PATH or under pyenv), of at least `minimum`; fails
     loudly if there is none."""
-    if os.environ.get("CANARY_PYTHON"):   # chosen by the caller (the workflow's setup-python)
-        candidates = [os.environ["CANARY_PYTHON"]]
-    else:
-        candidates = [shutil.which(f"python3.{minor}") for minor in range(minimum[1], 20)]
-        try:
-            root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
-            candidates += map(str, Path(root, "versions").glob("3.*/bin/python"))
-        except (OSError, subprocess.CalledProcessError):
-            pass
-    found = {}
-    for candidate in filter(None, candidates):
-        out = subprocess.run([candidate, "-c", "import sys; print(*sys.version_info[:3])"], capture_output=True,
-                             text=True).stdout.split()
-        if len(out) == 3 and tuple(map(int, out[:2])) >= minimum:
-            found.setdefault(tuple(map(int, out)), candidate)
+    found = {version: path for version, path in installed_pythons("CANARY_PYTHON").items()
+             if version[:2] >= minimum}
     if not found:
         raise SystemExit(f"the canary needs Python {minimum[0]}.{minimum[1]} or newer: install one (pyenv install "
                          f"3.13, or actions/setup-python) or set CANARY_PYTHON to its path")

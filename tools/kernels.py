@@ -2,7 +2,8 @@
 
     a Python + a list of packages -> FOLDER/venv, and a kernel named NAME that nbclient finds on JUPYTER_PATH
 
-Used by the Colab-runtime test (tests/test_colab.py) and the canary (tools/canary.py); kernel_config, the
+Used by the Colab-runtime test (tests/test_colab.py) and the canary (tools/canary.py), which also find their
+Python with installed_pythons; kernel_config, the
 transport of every kernel the build and the canary start, by tools/execute.py too.
 """
 
@@ -29,6 +30,28 @@ def kernel_config(folder: str):
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = str(Path(folder, "kernel"))   # the sockets: kernel-PORT, removed with the folder
     return config
+
+
+def installed_pythons(env_var: str = "") -> dict[tuple[int, int, int], str]:
+    """The Pythons on this machine, by version: the one named by $ENV_VAR if that is set (then only it), else
+    python3.N on PATH and pyenv's versions. Used to find Colab's Python (tests/test_colab.py) and the newest one
+    (tools/canary.py)."""
+    if env_var and os.environ.get(env_var):
+        candidates = [os.environ[env_var]]
+    else:
+        candidates = [shutil.which(f"python3.{minor}") for minor in range(8, 30)]
+        try:
+            root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True).stdout.strip()
+            candidates += sorted(map(str, Path(root, "versions").glob("3.*/bin/python")))
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    found: dict[tuple[int, int, int], str] = {}
+    for candidate in filter(None, candidates):
+        out = subprocess.run([candidate, "-c", "import sys; print(*sys.version_info[:3])"], capture_output=True,
+                             text=True).stdout.split()
+        if len(out) == 3:
+            found.setdefault(tuple(map(int, out)), candidate)
+    return found
 
 
 def make_kernel_venv(folder: Path, base_python: str, packages: list[str], name: str) -> Path:
